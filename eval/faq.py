@@ -1,0 +1,76 @@
+"""Run an FAQ evaluation set (JSON Lines, see the knowledge-format spec) against a knowledge base."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from eval.metrics import first_rank, report
+
+
+class Turn(BaseModel):
+    role: str
+    content: str
+
+
+class Question(BaseModel):
+    id: str
+    question: str
+    expect: list[str] = Field(default_factory=list)
+    facts: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    history: list[Turn] = Field(default_factory=list)
+
+
+class EvalSetError(ValueError):
+    pass
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise EvalSetError(f"cannot read {path}: {exc.strerror}") from exc
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            questions.append(Question.model_validate(json.loads(line)))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise EvalSetError(f"{path}, line {n}: {str(exc).splitlines()[0]}") from exc
+    if not questions:
+        raise EvalSetError(f"{path} holds no questions")
+    return questions
+
+
+def retrieval_query(q: Question) -> str:
+    """Retrieval-only runs give a follow-up the previous user turn as context."""
+    previous = [t.content for t in q.history if t.role == "user"]
+    return f"{previous[-1]} {q.question}" if previous else q.question
+
+
+def run_retrieval(questions: list[Question], search: Callable[[str], list[str]]) -> dict:
+    """Score ``search`` (question → ranked source ids) on ``questions``."""
+    rows = []
+    for q in questions:
+        started = time.perf_counter()
+        ranked = search(retrieval_query(q))
+        latency = (time.perf_counter() - started) * 1000
+        rows.append(
+            {
+                "id": q.id,
+                "expect": q.expect,
+                "tags": q.tags,
+                "rank": first_rank(ranked[:10], q.expect),
+                "latency_ms": latency,
+                "ranked": ranked[:5],
+            }
+        )
+    result = report(rows)
+    result["questions"] = rows
+    return result

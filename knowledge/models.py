@@ -1,0 +1,186 @@
+"""The knowledge model: service guides, free-text documents, FAQ rows, and what search returns.
+
+The guide schema is the contract in ``shared/spec/knowledge-format.md``; field names and meanings
+follow it exactly. Two optional flags that real guides carry are added: ``promise`` (告知承诺制)
+on a guide and on a material.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SourceKind = Literal["guide", "document", "faq"]
+
+
+class Material(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    form: str | None = None  # 原件 / 复印件 / 电子证照 / 原件和复印件
+    copies: int | None = None
+    required: bool = True
+    tolerable: bool = False  # 容缺受理: may be handed in later
+    promise: bool = False  # may be replaced by a signed 告知承诺书
+    note: str | None = None
+
+
+class FaqPair(BaseModel):
+    q: str
+    a: str
+
+
+def _as_list(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    return value
+
+
+class Guide(BaseModel):
+    """One service guide (办事指南). Only ``id`` and ``name`` are required."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    category: str | None = None
+    type: str | None = None
+    department: str | None = None
+    audience: list[str] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list)
+    materials: list[Material] = Field(default_factory=list)
+    steps: list[str] = Field(default_factory=list)
+    legal_days: int | None = None
+    promised_days: int | None = None
+    fee: str | None = None
+    visits: int | None = None
+    online_url: str | None = None
+    channels: list[str] = Field(default_factory=list)
+    locations: list[str] = Field(default_factory=list)
+    window: str | None = None
+    hours: str | None = None
+    phone: str | None = None
+    scope: str | None = None
+    basis: list[str] = Field(default_factory=list)
+    bundle: list[str] = Field(default_factory=list)
+    faq: list[FaqPair] = Field(default_factory=list)
+    promise: bool = False
+    updated: dt.date | None = None
+
+    @field_validator("id", "name", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if isinstance(value, int | float):
+            value = str(value)
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                raise ValueError("must not be empty")
+        return value
+
+    @field_validator(
+        "aliases",
+        "audience",
+        "conditions",
+        "steps",
+        "channels",
+        "locations",
+        "basis",
+        "bundle",
+        mode="before",
+    )
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        value = _as_list(value)
+        if isinstance(value, list):
+            return [str(v).strip() for v in value if v is not None and str(v).strip()]
+        return value
+
+    @field_validator("materials", mode="before")
+    @classmethod
+    def _materials(cls, value: Any) -> Any:
+        value = _as_list(value)
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("faq", mode="before")
+    @classmethod
+    def _faq(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @field_validator("updated", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+
+class Document(BaseModel):
+    """A free-text source: a Markdown notice, or text extracted from HTML/PDF/DOCX."""
+
+    id: str
+    title: str
+    text: str
+    category: str | None = None
+    locations: list[str] = Field(default_factory=list)
+    updated: dt.date | None = None
+
+    @field_validator("locations", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        return _as_list(value)
+
+
+class FaqRow(BaseModel):
+    """One question/answer pair from an FAQ sheet."""
+
+    id: str
+    question: str
+    answer: str
+    guide_id: str | None = None
+    category: str | None = None
+
+
+class Source(BaseModel):
+    """One loaded source, whatever its kind, with where it came from."""
+
+    id: str
+    kind: SourceKind
+    title: str
+    path: str
+    guide: Guide | None = None
+    document: Document | None = None
+    faq: FaqRow | None = None
+
+    @property
+    def record(self) -> Guide | Document | FaqRow:
+        return self.guide or self.document or self.faq  # type: ignore[return-value]
+
+
+class Chunk(BaseModel):
+    """A searchable passage of one source: a guide section, a document passage, an FAQ row."""
+
+    id: str
+    source_id: str
+    kind: SourceKind
+    title: str
+    section: str
+    text: str
+
+
+class Hit(BaseModel):
+    """One ranked search result: a source, the section that matched best, and its score."""
+
+    id: str
+    title: str
+    kind: SourceKind
+    section: str
+    score: float
+    text: str = ""

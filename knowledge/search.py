@@ -1,0 +1,216 @@
+"""Hybrid search over one knowledge base: dense (Chroma) and lexical (BM25), fused per source.
+
+A ``KnowledgeBase`` opens the version named in ``CURRENT`` and, before each search, checks
+whether an ingest has swapped in a newer one; a search always runs on one complete version.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.embedding import Embedder
+from knowledge.index import KbPaths, KnowledgeBaseError
+from knowledge.lexical import BM25Index
+from knowledge.models import Chunk, Hit, Source
+from knowledge.text import normalise
+from knowledge.vectors import VectorCollection, embedded_client, server_client
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How dense and lexical evidence are combined (see eval/README.md for the measurements)."""
+
+    dense_weight: float = 0.5
+    lexical_weight: float = 0.5
+    candidates: int = 60  # chunks taken from each retriever before fusing per source
+    mode: str = "hybrid"  # hybrid | dense | lexical
+
+
+@dataclass
+class _Version:
+    version: int
+    sources: dict[str, Source]
+    chunks: list[Chunk]
+    chunk_pos: dict[str, int]
+    chunk_source: np.ndarray  # chunk index -> source index
+    source_ids: list[str]
+    bm25: BM25Index
+    collection: VectorCollection
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        data_dir: Path,
+        name: str,
+        embedder: Embedder,
+        chroma_url: str | None = None,
+        fusion: Fusion | None = None,
+    ):
+        self.paths = KbPaths(Path(data_dir), name)
+        self.name = name
+        self.embedder = embedder
+        self.chroma_url = chroma_url
+        self.fusion = fusion or Fusion()
+        self._lock = threading.Lock()
+        self._v: _Version | None = None
+        self._stamp: tuple[float, int] | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+    def _pointer_stamp(self) -> tuple[float, int] | None:
+        try:
+            st = self.paths.current_file.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime, st.st_ino)
+
+    def _current(self) -> _Version:
+        stamp = self._pointer_stamp()
+        if stamp is None:
+            raise KnowledgeBaseError(
+                f"knowledge base '{self.name}' is empty: run `zhiyin ingest PATH --kb {self.name}` "
+                f"(or `zhiyin ingest --demo --kb {self.name}`) first"
+            )
+        if self._v is not None and stamp == self._stamp:
+            return self._v
+        with self._lock:
+            if self._v is None or stamp != self._stamp:
+                info = self.paths.current()
+                assert info is not None
+                self._v = self._load(info)
+                self._stamp = stamp
+        return self._v
+
+    def _load(self, info: dict) -> _Version:
+        folder = self.paths.version_dir(info["version"])
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("embedder") != self.embedder.name:
+            raise KnowledgeBaseError(
+                f"knowledge base '{self.name}' was indexed with embedding model {manifest.get('embedder')}, "
+                f"but {self.embedder.name} is configured: re-ingest it with the current model"
+            )
+        sources: dict[str, Source] = {}
+        with open(folder / "sources.jsonl", encoding="utf-8") as f:
+            for line in f:
+                s = Source.model_validate_json(line)
+                sources[s.id] = s
+        with open(folder / "chunks.jsonl", encoding="utf-8") as f:
+            chunks = [Chunk.model_validate_json(line) for line in f]
+        source_ids = list(sources)
+        source_pos = {sid: i for i, sid in enumerate(source_ids)}
+        client = server_client(self.chroma_url) if self.chroma_url else embedded_client(folder / "chroma")
+        return _Version(
+            version=info["version"],
+            sources=sources,
+            chunks=chunks,
+            chunk_pos={c.id: i for i, c in enumerate(chunks)},
+            chunk_source=np.array([source_pos[c.source_id] for c in chunks], dtype=np.int64),
+            source_ids=source_ids,
+            bm25=BM25Index.load(folder),
+            collection=VectorCollection(client, manifest["collection"]),
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        return self._current().version
+
+    def sources(self) -> dict[str, Source]:
+        return self._current().sources
+
+    def get(self, source_id: str) -> Source | None:
+        return self._current().sources.get(source_id)
+
+    def stats(self) -> dict:
+        v = self._current()
+        kinds: dict[str, int] = {}
+        for s in v.sources.values():
+            kinds[s.kind] = kinds.get(s.kind, 0) + 1
+        sections: dict[str, int] = {}
+        for c in v.chunks:
+            sections[c.section] = sections.get(c.section, 0) + 1
+        return {
+            "name": self.name,
+            "version": v.version,
+            "sources": len(v.sources),
+            "kinds": kinds,
+            "chunks": len(v.chunks),
+            "sections": sections,
+            "embedder": self.embedder.name,
+        }
+
+    # -- searching -------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        v = self._current()
+        text = normalise(query)
+        if not text or not v.chunks:
+            return []
+        f = self.fusion
+        n_sources = len(v.source_ids)
+        dense = np.zeros(n_sources, dtype=np.float32)
+        dense_chunk = np.full(n_sources, -1, dtype=np.int64)
+        lexical = np.zeros(n_sources, dtype=np.float32)
+        lexical_chunk = np.full(n_sources, -1, dtype=np.int64)
+
+        if f.mode in ("hybrid", "dense"):
+            qv = self.embedder.embed_queries([text])[0]
+            ids, sims = v.collection.query(qv, f.candidates)
+            for cid, sim in zip(ids, sims, strict=True):
+                ci = v.chunk_pos.get(cid)
+                if ci is None:
+                    continue
+                si = v.chunk_source[ci]
+                if sim > dense[si]:
+                    dense[si] = sim
+                    dense_chunk[si] = ci
+        if f.mode in ("hybrid", "lexical"):
+            scores = v.bm25.scores(text)
+            top = np.argpartition(-scores, min(f.candidates, len(scores) - 1))[: f.candidates]
+            for ci in top:
+                s = scores[ci]
+                if s <= 0:
+                    continue
+                si = v.chunk_source[ci]
+                if s > lexical[si]:
+                    lexical[si] = s
+                    lexical_chunk[si] = ci
+
+        fused = self._fuse(dense, lexical)
+        order = np.argsort(-fused)[:k]
+        hits = []
+        for si in order:
+            if fused[si] <= 0:
+                break
+            ci = dense_chunk[si] if dense_chunk[si] >= 0 else lexical_chunk[si]
+            if lexical_chunk[si] >= 0 and (
+                dense_chunk[si] < 0 or lexical[si] / max(lexical.max(), 1e-6) > dense[si]
+            ):
+                ci = lexical_chunk[si]
+            chunk = v.chunks[ci]
+            source = v.sources[v.source_ids[si]]
+            hits.append(
+                Hit(
+                    id=source.id,
+                    title=source.title,
+                    kind=source.kind,
+                    section=chunk.section,
+                    score=round(float(fused[si]), 4),
+                    text=chunk.text,
+                )
+            )
+        return hits
+
+    def _fuse(self, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+        f = self.fusion
+        if f.mode == "dense":
+            return dense
+        if f.mode == "lexical":
+            return lexical
+        lex_max = float(lexical.max())
+        lex_norm = lexical / lex_max if lex_max > 0 else lexical
+        return f.dense_weight * dense + f.lexical_weight * lex_norm

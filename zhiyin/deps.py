@@ -17,7 +17,7 @@ def embedder(settings: Settings | None = None) -> Embedder:
 
 def index_writer(kb: str, settings: Settings | None = None) -> IndexWriter:
     s = settings or get_settings()
-    return IndexWriter(s.data_dir, kb, embedder(s), s.chroma_url)
+    return IndexWriter(s.data_dir, kb, embedder(s), s.chroma_url, cache_dir=s.cache_dir)
 
 
 @lru_cache(maxsize=16)

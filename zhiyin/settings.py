@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     models_dir: Path = Field(Path("models"), description="Where the bundled model is built.")
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; unset = embedded.")
     kb: str = Field("default", description="Knowledge base used when a command is given none.")
+    cache_dir: Path | None = Field(None, description="Embedding cache; default {data_dir}/cache.")
 
     @property
     def bundled_model_dir(self) -> Path:

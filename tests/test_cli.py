@@ -1,0 +1,106 @@
+"""The command line as a user runs it: real processes, real files, real model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ZHIYIN = str(Path(sys.executable).parent / "zhiyin")
+
+GOOD = "id: CLI-1\nname: 个体工商户设立登记\naliases: [开个体户]\nmaterials: [经营者身份证明]\npromised_days: 1\n"
+
+
+def zhiyin(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([ZHIYIN, *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    kb = tmp_path / "guides"
+    kb.mkdir()
+    (kb / "good.yaml").write_text(GOOD, encoding="utf-8")
+    (kb / "broken.yaml").write_text("id: X\nname: [oops\n", encoding="utf-8")
+    (kb / "readme.txt").write_text("not a source", encoding="utf-8")
+    (kb / "faq.csv").write_text("编号,问题,答案\nc1,个体户能网上办吗？,可以，全程网办。\n", encoding="gbk")
+    return kb
+
+
+def test_ingest_reports_and_indexes_the_good_files(cli_env, folder):
+    run = zhiyin(cli_env, "ingest", str(folder), "--kb", "cli")
+    assert run.returncode == 1, run.stderr  # something was skipped
+    out = run.stdout
+    assert "guide 1" in out and "faq-csv 1" in out
+    assert "Skipped (2)" in out and "broken.yaml" in out and "readme.txt" in out
+    assert "embed:" in run.stderr  # progress, as plain lines when not on a terminal
+
+    search = zhiyin(cli_env, "search", "开个体户要带啥", "--kb", "cli", "-k", "2")
+    assert search.returncode == 0
+    assert search.stdout.splitlines()[0].startswith("1. CLI-1  个体工商户设立登记")
+
+    as_json = json.loads(zhiyin(cli_env, "search", "个体户能网上办吗", "--kb", "cli", "--json").stdout)
+    assert {h["id"] for h in as_json} == {"CLI-1", "c1"} and set(as_json[0]) == {"id", "title", "kind", "section", "score"}
+
+    listing = zhiyin(cli_env, "kb", "list")
+    assert "cli: version 1" in listing.stdout
+    stats = json.loads(zhiyin(cli_env, "kb", "stats", "cli").stdout)
+    assert stats["sources"] == 2 and stats["kinds"] == {"guide": 1, "faq": 1}
+
+
+def test_clean_reingest_exits_zero_and_reports_unchanged(cli_env, folder):
+    (folder / "broken.yaml").unlink()
+    (folder / "readme.txt").unlink()
+    first = zhiyin(cli_env, "ingest", str(folder), "--kb", "cli2")
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = zhiyin(cli_env, "ingest", str(folder), "--kb", "cli2")
+    assert again.returncode == 0 and "unchanged" in again.stdout and "newly embedded: 0" in again.stdout
+
+
+def test_demo_ingest_installs_guides_documents_faq_and_places(cli_env, data_dir):
+    run = zhiyin(cli_env, "ingest", "--demo", "--kb", "demo")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "markdown" in run.stdout and "faq-csv" in run.stdout
+    places = json.loads((data_dir / "kb" / "demo" / "places.json").read_text())
+    assert len(places) >= 12 and {p["kind"] for p in places} >= {"hall", "township", "village"}
+    top = zhiyin(cli_env, "search", "帮办代办是免费的吗", "--kb", "demo", "-k", "3")
+    assert "doc-bangban" in top.stdout
+
+
+def test_bad_usage_gives_clear_errors(cli_env, tmp_path):
+    nothing = zhiyin(cli_env, "ingest")
+    assert nothing.returncode == 2 and "give at least one PATH" in nothing.stderr
+    missing = zhiyin(cli_env, "search", "你好", "--kb", "absent")
+    assert missing.returncode == 2 and "zhiyin ingest" in missing.stderr and "Traceback" not in missing.stderr
+    bad_name = zhiyin(cli_env, "search", "你好", "--kb", "../x")
+    assert bad_name.returncode == 2 and "invalid knowledge base name" in bad_name.stderr
+    no_model = zhiyin({**cli_env, "ZHIYIN_MODELS_DIR": str(tmp_path / "none")}, "search", "你好")
+    assert no_model.returncode == 2 and "zhiyin model build" in no_model.stderr
+
+
+def test_eval_writes_the_metrics_json(cli_env, folder, tmp_path):
+    zhiyin(cli_env, "ingest", str(folder), "--kb", "ev")
+    questions = tmp_path / "set.jsonl"
+    questions.write_text(
+        "\n".join(json.dumps(q, ensure_ascii=False) for q in [
+            {"id": "q1", "question": "开个体户要带啥材料", "expect": ["CLI-1"], "tags": ["materials"]},
+            {"id": "q2", "question": "个体户能在网上办吗", "expect": ["c1"], "tags": ["online"]},
+            {"id": "q3", "question": "今天天气怎么样", "expect": [], "tags": ["out-of-scope"]},
+        ]),
+        encoding="utf-8",
+    )
+    out = tmp_path / "metrics.json"
+    run = zhiyin(cli_env, "eval", str(questions), "--kb", "ev", "--json", str(out))
+    assert run.returncode == 0, run.stderr
+    result = json.loads(out.read_text())
+    assert set(result) >= {"overall", "by_tag"}
+    assert {"n", "hit@1", "hit@3", "hit@5", "mrr@10", "latency_ms_p50", "latency_ms_p95"} <= set(result["overall"])
+    assert result["overall"]["n"] == 3 and result["overall"]["hit@5"] == 1.0
+    assert set(result["by_tag"]) == {"materials", "online", "out-of-scope"}
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "x", "question": "问"}\n{not json\n', encoding="utf-8")
+    bad = zhiyin(cli_env, "eval", str(broken), "--kb", "ev")
+    assert bad.returncode == 2 and "line 2" in bad.stderr

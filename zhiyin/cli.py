@@ -20,6 +20,7 @@ class Progress:
         self.tty = self.stream.isatty()
         self._last: dict[str, int] = {}
         self._started = time.monotonic()
+        self._files = 0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if total <= 0:
@@ -39,7 +40,7 @@ class Progress:
         self._last[stage] = pct
 
     def file(self, path: Path) -> None:
-        self._files = getattr(self, "_files", 0) + 1
+        self._files += 1
         if self.tty:
             self.stream.write(f"\r  load {self._files} files: {str(path)[-60:]:<60}")
             self.stream.flush()
@@ -47,7 +48,7 @@ class Progress:
             self.stream.write(f"load: {self._files} files\n")
 
     def end_files(self) -> None:
-        if self.tty and getattr(self, "_files", 0):
+        if self.tty and self._files:
             self.stream.write("\n")
 
 
@@ -332,10 +333,20 @@ def bench_tpe(xml_file: Path, kb: str, json_out: Path | None, mode: str) -> None
 
 
 @bench.command("compare")
-@click.option("--gd", "gd_items", type=click.Path(exists=True, path_type=Path),
-              default="../shared/data/gd-items/items.jsonl", show_default=True)
-@click.option("--tpe", "tpe_xml", type=click.Path(exists=True, path_type=Path),
-              default="../shared/data/tpe-faq/faq.xml", show_default=True)
+@click.option(
+    "--gd",
+    "gd_items",
+    type=click.Path(exists=True, path_type=Path),
+    default="../shared/data/gd-items/items.jsonl",
+    show_default=True,
+)
+@click.option(
+    "--tpe",
+    "tpe_xml",
+    type=click.Path(exists=True, path_type=Path),
+    default="../shared/data/tpe-faq/faq.xml",
+    show_default=True,
+)
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write all metrics as JSON here.")
 def bench_compare(gd_items: Path, tpe_xml: Path, json_out: Path | None) -> None:
     """Lexical vs dense vs hybrid vs the plain baseline on the demo, Guangdong and Taipei sets.
@@ -343,14 +354,14 @@ def bench_compare(gd_items: Path, tpe_xml: Path, json_out: Path | None) -> None:
     Builds (incrementally) the knowledge bases demo, gd and tpe-faq, then prints a Markdown table.
     """
     from eval.compare import QuestionSet, compare, markdown_table
-    from eval.faq import load_questions
+    from eval.faq import dev_sets_dir, load_questions
     from eval.tpe import read_tpe
     from knowledge import demo_dir, load_sources
     from knowledge.index import EmbeddingCache
     from zhiyin import deps
 
     settings = get_settings()
-    dev = Path(str(__import__("importlib.resources").resources.files("eval").joinpath("dev")))
+    dev = dev_sets_dir()
     tpe_sources, tpe_questions = read_tpe(tpe_xml)
     plan = [
         ("demo dev", "demo", load_sources([demo_dir() / "kb"]).sources, load_questions(dev / "demo.jsonl")),

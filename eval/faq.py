@@ -82,3 +82,41 @@ def run_retrieval(questions: list[Question], search: Callable[[str], list[str]])
     result = report(rows)
     result["questions"] = rows
     return result
+
+
+def run_chat(questions: list[Question], reply: Callable[[str, object], object]) -> dict:
+    """Score the whole assistant: ``reply(message, state) -> Reply`` (see ``assistant.engine``).
+
+    Earlier turns of a question's ``history`` are replayed in one conversation first. A
+    clarifying question counts as a decline only if none of its choices is expected.
+    """
+    from eval.metrics import fact_recall
+
+    if questions:
+        reply(questions[0].question, None)  # warm-up
+    rows = []
+    for q in questions:
+        state = None
+        for turn in q.history:
+            if turn.role == "user":
+                state = reply(turn.content, state).state
+        started = time.perf_counter()
+        r = reply(q.question, state)
+        latency = (time.perf_counter() - started) * 1000
+        clarified_wrong = bool(r.choices) and not any(c.id in q.expect for c in r.choices)
+        rows.append(
+            {
+                "id": q.id,
+                "expect": q.expect,
+                "tags": q.tags,
+                "latency_ms": latency,
+                "rank": None if r.declined else first_rank(r.ranked[:10], q.expect),
+                "fact_recall": fact_recall(r.answer, q.facts) if q.expect else None,
+                "declined": r.declined or clarified_wrong,
+                "ranked": r.ranked[:5],
+                "answer": r.answer,
+            }
+        )
+    result = report(rows)
+    result["questions"] = rows
+    return result

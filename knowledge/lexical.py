@@ -104,6 +104,21 @@ class BM25Index:
         terms = self.splitter.terms(query)
         return sum(1 for t in terms if t in self.vocab) / len(terms) if terms else 0.0
 
+    def known_share(self, text: str) -> float:
+        """Share of the text's words (two or more characters) that occur in the index as words.
+
+        A question whose content words the knowledge base has never seen is not answerable from it.
+        """
+        if self.splitter._jieba is None:
+            return self.coverage(text)
+        words = [
+            w
+            for run in _WORD.findall(text)
+            for w in (self.splitter._jieba.cut(run, HMM=False) if _HAN.match(run) else [run])
+            if len(w) >= 2
+        ]
+        return sum(1 for w in words if w in self.vocab) / len(words) if words else 1.0
+
     def save(self, folder: Path) -> None:
         sparse.save_npz(folder / "bm25.npz", self.matrix.tocsc())
         meta = {

@@ -149,6 +149,32 @@ class KnowledgeBase:
             "embedder": self.embedder.name,
         }
 
+    def best_passage(self, query: str, source_id: str) -> Hit | None:
+        """The chunk of one source that best answers ``query`` (for follow-ups on an item in focus)."""
+        v = self._current()
+        source = v.sources.get(source_id)
+        if source is None:
+            return None
+        ids, sims = v.collection.query(
+            self.embedder.embed_queries([normalise(query)])[0], 1, source=source_id
+        )
+        if not ids or ids[0] not in v.chunk_pos:
+            return None
+        chunk = v.chunks[v.chunk_pos[ids[0]]]
+        return Hit(
+            id=source.id,
+            title=source.title,
+            kind=source.kind,
+            section=chunk.section,
+            score=float(sims[0]),
+            dense=float(sims[0]),
+            text=chunk.text,
+        )
+
+    def known_share(self, text: str) -> float:
+        """Share of the text's content words that the index knows (see ``BM25Index.known_share``)."""
+        return self._current().bm25.known_share(normalise(text))
+
     # -- searching -------------------------------------------------------------------------
     def search(self, query: str, k: int = 5) -> list[Hit]:
         v = self._current()

@@ -58,7 +58,8 @@ class VectorCollection:
                 ids=ids[start:end], embeddings=vectors[start:end], metadatas=metadatas[start:end]
             )
 
-    def query(self, vector: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
+    def query(self, vector: np.ndarray, k: int, source: str | None = None) -> tuple[list[str], np.ndarray]:
+        """The ``k`` nearest chunks (ids, cosine similarities), optionally of one source only."""
         count = self.collection.count()
         if count == 0:
             return [], np.zeros(0, dtype=np.float32)
@@ -66,6 +67,7 @@ class VectorCollection:
             query_embeddings=vector.reshape(1, -1).astype(np.float32),
             n_results=min(k, count),
             include=["distances"],
+            where={"source": source} if source else None,
         )
         ids = result["ids"][0]
         sims = 1.0 - np.asarray(result["distances"][0], dtype=np.float32)

@@ -281,24 +281,50 @@ def _retrieval_search(kb_name: str, mode: str):
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the metrics as JSON here.")
 @click.option(
     "--mode",
-    type=click.Choice(["hybrid", "dense", "lexical"]),
-    default="hybrid",
+    type=click.Choice(["assistant", "hybrid", "dense", "lexical"]),
+    default="assistant",
     show_default=True,
-    help="Which retrievers to use (for comparisons).",
+    help="The whole assistant, or one retrieval method alone (for comparisons).",
 )
 def eval_command(faq_file: Path, kb: str | None, json_out: Path | None, mode: str) -> None:
     """Score the assistant on an FAQ evaluation set (JSON Lines, see the knowledge-format spec)."""
-    from eval.faq import EvalSetError, load_questions, run_retrieval
+    from eval.faq import EvalSetError, load_questions, run_chat, run_retrieval
     from knowledge import EmbeddingModelError, KnowledgeBaseError
+    from zhiyin import deps
 
+    name = kb or get_settings().kb
     try:
         questions = load_questions(faq_file)
-        result = run_retrieval(questions, _retrieval_search(kb or get_settings().kb, mode))
+        if mode == "assistant":
+            bot = deps.assistant(name)
+            result = run_chat(questions, lambda message, state: bot.reply(message, state))
+        else:
+            result = run_retrieval(questions, _retrieval_search(name, mode))
     except (EvalSetError, EmbeddingModelError, KnowledgeBaseError) as exc:
         fail(str(exc))
-    result["config"] = {"kb": kb or get_settings().kb, "mode": mode, "questions": str(faq_file)}
+    result["config"] = {"kb": name, "mode": mode, "questions": str(faq_file)}
     _print_metrics(result)
     _write_json(result, json_out)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--kb", default=None, help="Knowledge base name.")
+@click.option("--place", default=None, help="Answer as if asked at this place (a doorplate's place id).")
+def ask(question: str, kb: str | None, place: str | None) -> None:
+    """Ask the assistant one question and print its answer with sources."""
+    from knowledge import EmbeddingModelError, KnowledgeBaseError
+    from zhiyin import deps
+
+    try:
+        reply = deps.assistant(kb or get_settings().kb).reply(question, place=place)
+    except (EmbeddingModelError, KnowledgeBaseError) as exc:
+        fail(str(exc))
+    click.echo(reply.answer)
+    for ref in reply.sources:
+        click.echo(f"  来源：{ref.id} {ref.title} [{ref.section}]")
+    if reply.handoff:
+        click.echo(f"  转人工：{reply.handoff}")
 
 
 @main.group()

@@ -35,3 +35,12 @@ def knowledge_base(kb: str, settings: Settings | None = None) -> KnowledgeBase:
 def places_file(kb: str, settings: Settings | None = None):
     s = settings or get_settings()
     return KbPaths(s.data_dir, kb).root / "places.json"
+
+
+def assistant(kb: str, settings: Settings | None = None):
+    """The assistant over knowledge base ``kb``, with that knowledge base's places."""
+    from assistant.engine import Assistant
+    from knowledge.places import read_saved_places
+
+    s = settings or get_settings()
+    return Assistant(knowledge_base(kb, s), read_saved_places(places_file(kb, s)))

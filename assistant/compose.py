@@ -1,0 +1,252 @@
+"""Composing answers from the guides' own fields — no model writes facts.
+
+An answer leads with what was asked (materials, time, fee, …), then gives a short 一次性告知
+summary of the rest, the online link and how to book. Documents and FAQ rows are quoted.
+"""
+
+from __future__ import annotations
+
+from knowledge.chunking import days_text, material_line
+from knowledge.models import Guide, Hit, Source
+
+HOTLINE = "12345"
+HANDOFF_WINDOW = "帮办代办窗口"
+
+EN_LABELS = {
+    "materials": "Documents to bring",
+    "conditions": "Who can apply",
+    "time": "Processing time",
+    "fee": "Fee",
+    "location": "Where to go",
+    "hours": "Opening hours",
+    "phone": "Phone",
+    "steps": "Steps",
+    "online": "Online",
+    "booking": "Appointments",
+    "general": "Summary",
+}
+
+
+def _materials(g: Guide) -> list[str]:
+    if not g.materials:
+        return ["申请材料：指南未列明，请咨询窗口。"]
+    lines = ["需要准备的材料："]
+    lines += [f"{i}. {material_line(m)}" for i, m in enumerate(g.materials, start=1)]
+    notes = []
+    if any(m.tolerable for m in g.materials):
+        notes.append("标“可容缺后补”的材料缺了也可先受理，之后补交（容缺受理）")
+    if any(m.promise for m in g.materials):
+        notes.append("标“可告知承诺”的材料可签署告知承诺书代替")
+    if any(not m.required for m in g.materials):
+        notes.append("标“特定情形提交”的材料仅在相应情形下需要")
+    if notes:
+        lines.append("说明：" + "；".join(notes) + "。")
+    return lines
+
+
+def _time(g: Guide) -> list[str]:
+    promised, legal = days_text(g.promised_days), days_text(g.legal_days)
+    if promised is None and legal is None:
+        return ["办理时限：指南未列明，请咨询窗口。"]
+    parts = []
+    if promised is not None:
+        parts.append(f"承诺办结时限：{promised}")
+    if legal is not None:
+        parts.append(f"法定办结时限：{legal}")
+    line = "；".join(parts) + "。"
+    if g.visits is not None:
+        line += "全程网办，不用跑现场。" if g.visits == 0 else f"最多跑{g.visits}次。"
+    return [line]
+
+
+def _fee(g: Guide) -> list[str]:
+    return [f"收费标准：{g.fee}。" if g.fee else "收费标准：指南未列明，请咨询窗口。"]
+
+
+def _where(g: Guide) -> list[str]:
+    lines = []
+    if g.window:
+        lines.append(f"办理窗口：{g.window}")
+    if g.hours:
+        lines.append(f"办公时间：{g.hours}")
+    if g.phone:
+        lines.append(f"咨询电话：{g.phone}")
+    return lines or ["办理地点：指南未列明，请拨打12345咨询。"]
+
+
+def _online(g: Guide) -> list[str]:
+    if g.online_url:
+        line = f"可以网上办理：{g.online_url}"
+        if g.visits == 0:
+            line += "（全程网办，不用跑现场）"
+        return [line]
+    return ["这个事项指南里没有网上办理入口，需要到窗口办理。"]
+
+
+def _conditions(g: Guide) -> list[str]:
+    if not g.conditions:
+        return ["受理条件：指南未列明特别条件。"]
+    return ["受理条件：", *[f"- {c}" for c in g.conditions]]
+
+
+def _steps(g: Guide) -> list[str]:
+    return ["办理流程：" + " → ".join(g.steps)] if g.steps else ["办理流程：指南未列明，请咨询窗口。"]
+
+
+def _booking(g: Guide) -> list[str]:
+    how = f"请致电{g.phone}" if g.phone else "请拨打12345"
+    return [f"预约办理：{how}咨询预约方式；到场时请带齐材料。"]
+
+
+SECTION = {
+    "materials": _materials,
+    "conditions": _conditions,
+    "time": _time,
+    "fee": _fee,
+    "location": _where,
+    "hours": _where,
+    "phone": _where,
+    "steps": _steps,
+    "online": _online,
+    "booking": _booking,
+}
+
+
+def _one_time_notice(g: Guide, aspect: str) -> str:
+    """一次性告知: the rest of what a visitor needs, in one line."""
+    parts = []
+    if aspect != "materials" and g.materials:
+        names = "、".join(m.name for m in g.materials[:6]) + ("等" if len(g.materials) > 6 else "")
+        parts.append(f"材料：{names}")
+    if aspect != "time" and (t := days_text(g.promised_days)):
+        parts.append(f"承诺时限{t}")
+    if aspect != "fee" and g.fee:
+        parts.append(f"收费：{g.fee}")
+    if aspect not in ("location", "hours", "phone") and g.window:
+        parts.append(f"窗口：{g.window}")
+    if aspect != "online" and g.online_url:
+        parts.append(f"网办：{g.online_url}")
+    return "一次性告知：" + "；".join(parts) + "。" if parts else ""
+
+
+# Which chunk sections an aspect's answer already shows in full.
+SHOWN = {
+    "materials": {"materials"},
+    "conditions": {"conditions"},
+    "time": {"process"},
+    "fee": {"process"},
+    "steps": {"process"},
+    "online": {"process"},
+    "location": {"place"},
+    "hours": {"place"},
+    "phone": {"place"},
+    "booking": set(),
+    "general": {"overview", "conditions", "materials", "process", "place"},
+}
+
+
+def compose_guide(
+    g: Guide, aspect: str, bundle_names: list[str] | None = None, matched: Hit | None = None
+) -> str:
+    text = _compose_guide(g, aspect, bundle_names)
+    if (
+        matched is not None
+        and matched.section != "overview"
+        and matched.section not in SHOWN.get(aspect, set())
+    ):
+        text += f"\n指南中与您的问题最相关的内容：\n{_passage(matched)}"
+    return text
+
+
+def _compose_guide(g: Guide, aspect: str, bundle_names: list[str] | None = None) -> str:
+    lines = [f"【{g.name}】"]
+    if g.bundle:
+        names = "、".join(bundle_names or g.bundle)
+        lines.append(f"这是“一件事”套餐：一张表单、一个窗口，合并办理{len(g.bundle)}个事项：{names}。")
+    if aspect == "general":
+        head = [g.department, g.type, g.scope if g.scope and "通办" in g.scope else None]
+        if any(head):
+            lines.append("（" + "，".join(h for h in head if h) + "）")
+        if g.conditions:
+            lines.append("受理条件：" + "；".join(g.conditions) + "。")
+        lines += _materials(g) + _time(g) + _fee(g) + _where(g)
+        if g.online_url:
+            lines += _online(g)
+        if g.promise:
+            lines.append("本事项实行告知承诺制，部分证明可用承诺书代替。")
+        return "\n".join(lines)
+    lines += SECTION[aspect](g)
+    notice = _one_time_notice(g, aspect)
+    if notice:
+        lines.append(notice)
+    return "\n".join(lines)
+
+
+def _passage(hit: Hit) -> str:
+    """The matched passage without the title line the chunker put in front of it."""
+    text = hit.text
+    first, _, rest = text.partition("\n")
+    return rest.strip() if rest.strip() and hit.title in first else text.strip()
+
+
+def compose_source(
+    source: Source, hit: Hit | None, aspect: str, bundle_names: list[str] | None = None
+) -> str:
+    if source.guide is not None:
+        return compose_guide(source.guide, aspect, bundle_names, hit)
+    if source.faq is not None:
+        return f"{source.faq.answer}\n（摘自常见问题：{source.faq.question}）"
+    doc = source.document
+    assert doc is not None
+    passage = _passage(hit) if hit is not None and hit.id == source.id else doc.text[:400]
+    return f"{passage}\n（摘自《{doc.title}》）"
+
+
+def english_frame(answer: str, title: str, aspect: str) -> str:
+    label = EN_LABELS.get(aspect, "Summary")
+    return (
+        f'Here is what the official service guide "{title}" says. {label} (quoted in Chinese, as in the guide):\n'
+        f"{answer}\n"
+        f"For help in English, call the {HOTLINE} hotline or ask at the {HANDOFF_WINDOW} (assisted-service window)."
+    )
+
+
+DECLINE_TEXT = {
+    "injection": "我只能依据官方办事指南回答办事问题，这一规则不能更改。",
+    "personal_data": "为保护个人信息，我不能查询或提供他人的身份证号、电话、住址等信息。办理本人业务请携带证件到窗口。",
+    "abuse": "理解您可能遇到了不顺心的事。如需反映问题或投诉，可以拨打12345热线，会有专人处理。",
+    "other_region": "我这里只有本地的办事指南，{region}的规定请咨询当地的12345热线或政务服务中心。",
+    "no_match": "抱歉，这个问题在办事指南里没有找到依据，我不能随便回答。",
+}
+DECLINE_EN = {
+    "injection": "I can only answer service questions from the official guides, and that rule cannot be changed.",
+    "personal_data": "To protect personal information I cannot look up anyone's ID number, phone or address.",
+    "abuse": "If something went wrong, please call the 12345 hotline to make a complaint; a person will follow up.",
+    "other_region": "I only have the local service guides; for {region}, please call the local 12345 hotline.",
+    "no_match": "Sorry, the official service guides do not answer this, and I will not guess.",
+}
+
+
+def compose_decline(
+    reason: str, language: str, region: str | None = None, video_help: str | None = None
+) -> str:
+    if language == "en":
+        text = DECLINE_EN[reason].format(region=region or "that region")
+        return (
+            text
+            + f" You can call the {HOTLINE} hotline or ask at the {HANDOFF_WINDOW} (assisted-service window)"
+            + (f", or start a video call: {video_help}" if video_help else "")
+            + "."
+        )
+    text = DECLINE_TEXT[reason].format(region=region or "外地")
+    if reason in ("no_match", "other_region", "personal_data"):
+        text += f"您可以拨打{HOTLINE}政务服务便民热线，或到政务服务中心“{HANDOFF_WINDOW}”请工作人员帮忙"
+        text += f"，也可以点此视频咨询：{video_help}。" if video_help else "。"
+    return text
+
+
+def compose_clarify(titles: list[str], language: str) -> str:
+    numbered = "\n".join(f"{i}. {t}" for i, t in enumerate(titles, start=1))
+    if language == "en":
+        return f"Which of these do you mean?\n{numbered}\nReply with the number."
+    return f"这几项容易混淆，您要办的是哪一项？\n{numbered}\n请回复序号或名称。"

@@ -1,0 +1,353 @@
+"""The assistant: one question (with the conversation so far) in, one reply out.
+
+    assistant = Assistant(kb, places)
+    reply = assistant.reply("开个体户要带啥", state=None)
+    reply = assistant.reply("那要多久", state=reply.state)
+
+It asks ``knowledge`` for candidates, ``policy`` for what to do, ``compose`` for the words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from pydantic import BaseModel, Field
+
+from assistant.compose import (
+    HANDOFF_WINDOW,
+    HOTLINE,
+    compose_clarify,
+    compose_decline,
+    compose_source,
+    english_frame,
+)
+from assistant.guards import guard
+from assistant.policy import DENSE_SURE, Decision, decide
+from assistant.understanding import Understanding, chinese_terms, is_follow_up, picked_choice, understand
+from knowledge import KnowledgeBase
+from knowledge.models import Hit, Source
+from knowledge.places import Place
+from knowledge.text import normalise
+
+
+class SourceRef(BaseModel):
+    id: str
+    title: str
+    section: str
+
+
+class ConversationState(BaseModel):
+    """What a conversation remembers between turns (stored per session)."""
+
+    focus: str | None = None  # the source id being discussed
+    aspect: str | None = None
+    choices: list[str] = Field(default_factory=list)  # ids offered in a clarifying question
+    last_question: str | None = None
+
+
+class Reply(BaseModel):
+    answer: str
+    sources: list[SourceRef] = Field(default_factory=list)
+    ranked: list[str] = Field(default_factory=list)  # candidate ids, best first
+    aspect: str = "general"
+    declined: bool = False
+    reason: str | None = None
+    handoff: dict | None = None
+    choices: list[SourceRef] | None = None
+    suggestions: list[str] = Field(default_factory=list)
+    language: str = "zh"
+    state: ConversationState = Field(default_factory=ConversationState)
+
+
+SUGGESTIONS = {
+    "materials": ["要多久能办好？", "在哪里办？", "能网上办吗？"],
+    "time": ["要带什么材料？", "收费吗？", "在哪里办？"],
+    "fee": ["要带什么材料？", "要多久？", "能网上办吗？"],
+    "location": ["几点上班？", "要带什么材料？", "能网上办吗？"],
+    "hours": ["在哪里办？", "要带什么材料？", "能预约吗？"],
+    "phone": ["在哪里办？", "要带什么材料？"],
+    "online": ["要带什么材料？", "要多久？"],
+    "conditions": ["要带什么材料？", "要多久？"],
+    "steps": ["要带什么材料？", "要多久？"],
+    "booking": ["要带什么材料？", "几点上班？"],
+    "general": ["要带什么材料？", "要多久？", "在哪里办？"],
+}
+DEFAULT_SUGGESTIONS = ["开个体户要带啥材料", "身份证丢了怎么补办", "异地就医怎么备案"]
+
+
+@lru_cache(maxsize=1)
+def _gazetteer() -> list[tuple[str, list[str]]]:
+    text = resources.files("assistant").joinpath("data/gazetteer.txt")
+    if not text.is_file():
+        return []
+    entries = []
+    for line in text.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            names = [n for n in line.split() if len(n) >= 2]
+            if names:
+                entries.append((names[0], names))
+    return entries
+
+
+@dataclass
+class Assistant:
+    kb: KnowledgeBase
+    places: list[Place] = field(default_factory=list)
+    search_depth: int = 8
+
+    def __post_init__(self) -> None:
+        self._places = {p.id: p for p in self.places}
+        self._local_regions: set[str] | None = None
+
+    # -- regions ---------------------------------------------------------------------------
+    def local_regions(self) -> set[str]:
+        """Regions this knowledge base speaks for: those named by its departments, windows and places."""
+        if self._local_regions is None:
+            owners = " ".join(
+                " ".join(filter(None, [s.guide.department, s.guide.window]))
+                for s in self.kb.sources().values()
+                if s.guide
+            ) + " ".join(p.address or "" for p in self.places)
+            self._local_regions = {full for full, names in _gazetteer() if any(n in owners for n in names)}
+        return self._local_regions
+
+    def foreign_region(self, text: str) -> str | None:
+        """A region the question is about that this knowledge base does not cover, if any.
+
+        Only a region that is the place of the rule counts ("北京的公积金", "上海办居住证"), not one
+        that is merely mentioned ("去杭州看病" is exactly what 异地就医 is about).
+        """
+        mentioned, local = [], False
+        for full, names in _gazetteer():
+            for name in names:
+                for m in re.finditer(re.escape(name), text):
+                    if full in self.local_regions():
+                        local = True
+                    elif m.start() == 0 or re.match(r"(市|省)?(的|办|户口|户籍|本地)", text[m.end() :]):
+                        mentioned.append(name)
+        return None if local or not mentioned else mentioned[0]
+
+    # -- the turn --------------------------------------------------------------------------
+    def reply(self, message: str, state: ConversationState | None = None, place: str | None = None) -> Reply:
+        state = state.model_copy(deep=True) if state else ConversationState()
+        u = understand(message)
+        place_obj = self._places.get(place) if place else None
+
+        if state.choices:
+            picked = self._pick(message, state)
+            if picked is not None:
+                source = self.kb.get(picked)
+                if source is not None:
+                    aspect = state.aspect or "general"
+                    state.choices = []
+                    return self._answer(source, None, aspect, u, state, [picked], place_obj)
+            state.choices = []
+
+        guard_kind = guard(u.text)
+        if guard_kind:
+            return self._decline(Decision("decline", guard_kind), u, state, place_obj)
+
+        hits = self._search(message, u, state)
+        aspect = u.aspect
+        if not u.aspect_explicit and state.focus and len(u.residual) <= 8 and state.aspect:
+            aspect = state.aspect  # "那离婚呢" after "结婚要带啥" asks about materials too
+        if state.last_question and self._continues(u, hits):
+            focus = self.kb.get(state.focus) if state.focus else None
+            if focus is not None:  # "那要多久？" — the item in focus, the aspect asked now
+                aspect = u.aspect if u.aspect_explicit else (state.aspect or "general")
+                passage = self.kb.best_passage(message, focus.id)
+                return self._answer(focus, passage, aspect, u, state, [focus.id], place_obj)
+            # the previous turn found nothing certain: read this one together with it
+            hits = self.kb.search(f"{state.last_question} {message}", k=self.search_depth)
+        region = self.foreign_region(u.text)
+        decision = decide(hits, u.language, self.kb.known_share(u.residual or u.text), None, region)
+        if decision.kind == "decline":
+            reply = self._decline(decision, u, state, place_obj, region)
+            reply.ranked = [h.id for h in hits]
+            return reply
+        if decision.kind == "clarify":
+            return self._clarify(decision, u, aspect, state, hits)
+        top = hits[0]
+        source = self.kb.get(top.id)
+        assert source is not None
+        return self._answer(source, top, aspect, u, state, [h.id for h in hits], place_obj)
+
+    def _continues(self, u: Understanding, hits: list[Hit]) -> bool:
+        """Whether a question only continues the conversation: it names no item ("那要多久"), or
+        nothing it could name is matched with confidence on its own ("审核要多长时间")."""
+        if is_follow_up(u):
+            return True
+        return not hits or hits[0].dense < DENSE_SURE[u.language]
+
+    def _search(self, message: str, u: Understanding, state: ConversationState) -> list[Hit]:
+        if u.language == "en" and (terms := chinese_terms(message)):
+            message = f"{message} {terms}"
+        hits = self.kb.search(message, k=self.search_depth)
+        if not (state.focus and state.last_question and len(u.residual) <= 8):
+            return hits
+        # a short question in a conversation ("那买房呢") is read both alone and in context
+        context = self.kb.search(f"{state.last_question} {message}", k=self.search_depth)
+        merged: dict[str, tuple[float, Hit]] = {}
+        for weight, ranked in ((1.0, hits), (0.8, context)):
+            for rank, hit in enumerate(ranked):
+                score = weight / (rank + 2)
+                prev = merged.get(hit.id)
+                best = (
+                    hit if prev is None or hit.dense > prev[1].dense else prev[1]
+                )  # the better-evidenced reading
+                merged[hit.id] = (score + (prev[0] if prev else 0.0), best)
+        ordered = sorted(merged.values(), key=lambda pair: -pair[0])
+        return [hit.model_copy(update={"score": round(math.log1p(score) * 4, 4)}) for score, hit in ordered]
+
+    def _pick(self, message: str, state: ConversationState) -> str | None:
+        index = picked_choice(message, len(state.choices))
+        if index is not None:
+            return state.choices[index]
+        text = normalise(message)
+        for sid in state.choices:
+            source = self.kb.get(sid)
+            if (
+                source
+                and (normalise(source.title) in text or text in normalise(source.title))
+                and len(text) >= 2
+            ):
+                return sid
+        # "补领" / "丢了那个": the choice whose name shares the most with the reply
+        scored = []
+        for sid in state.choices:
+            source = self.kb.get(sid)
+            if source:
+                title = normalise(source.title)
+                scored.append((sum(1 for ch in set(text) if ch in title), sid))
+        scored.sort(reverse=True)
+        if scored and scored[0][0] >= 2 and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+            return scored[0][1]
+        return None
+
+    # -- reply shapes ----------------------------------------------------------------------
+    def _answer(
+        self,
+        source: Source,
+        hit: Hit | None,
+        aspect: str,
+        u: Understanding,
+        state: ConversationState,
+        ranked: list[str],
+        place: Place | None,
+    ) -> Reply:
+        bundle_names = None
+        if source.guide and source.guide.bundle:
+            bundle_names = [(self.kb.get(b).title if self.kb.get(b) else b) for b in source.guide.bundle]
+        text = compose_source(source, hit, aspect, bundle_names)
+        guide_source = (
+            source
+            if source.guide
+            else (self.kb.get(source.faq.guide_id) if source.faq and source.faq.guide_id else None)
+        )
+        if place is not None and guide_source is not None and guide_source.guide is not None:
+            text += "\n" + self._place_note(guide_source, place)
+        if u.language == "en":
+            text = english_frame(text, source.title, aspect)
+        section = hit.section if hit else aspect
+        refs = [SourceRef(id=source.id, title=source.title, section=section)]
+        if source.faq and source.faq.guide_id and (linked := self.kb.get(source.faq.guide_id)):
+            refs.append(SourceRef(id=linked.id, title=linked.title, section="overview"))
+            ranked = [ranked[0], linked.id, *[r for r in ranked[1:] if r != linked.id]]
+        state.focus = source.id if source.kind == "guide" or not state.focus else state.focus
+        if source.faq and source.faq.guide_id:
+            state.focus = source.faq.guide_id
+        state.aspect = aspect
+        state.last_question = u.text
+        return Reply(
+            answer=text,
+            sources=refs,
+            ranked=ranked,
+            aspect=aspect,
+            language=u.language,
+            state=state,
+            suggestions=SUGGESTIONS.get(aspect, DEFAULT_SUGGESTIONS),
+        )
+
+    def _place_note(self, source: Source, place: Place) -> str:
+        guide = source.guide
+        assert guide is not None
+        here = self._within(place.id, guide.locations)
+        if here:
+            return f"本点（{place.name}）可以办理；办公时间：{place.hours or guide.hours or '请咨询窗口'}。"
+        nearest = self._nearest(place, guide.locations)
+        if nearest is None:
+            return f"本点（{place.name}）不办理此事项，请拨打{HOTLINE}咨询办理地点。"
+        return f"本点（{place.name}）不办理此事项；就近可到：{nearest.name}（{nearest.address or ''}，{nearest.hours or ''}）。"
+
+    def _within(self, place_id: str, locations: list[str]) -> bool:
+        """The place handles an item listed for it, for one of its zones/windows, or — for a zone or
+        window — for the hall it stands in. A village station does not handle its township's items."""
+        chain, current = set(), self._places.get(place_id)
+        while current is not None and current.id not in chain:
+            chain.add(current.id)
+            inside = current.kind in ("zone", "window")
+            current = self._places.get(current.parent) if current.parent and inside else None
+        children = {p.id for p in self.places if p.parent == place_id}
+        return bool(set(locations) & (chain | children))
+
+    def _nearest(self, place: Place, locations: list[str]) -> Place | None:
+        candidates = [self._places[i] for i in locations if i in self._places]
+        if not candidates:
+            return None
+        if place.lat is None or place.lng is None:
+            return candidates[0]
+
+        def distance(p: Place) -> float:
+            if p.lat is None or p.lng is None:
+                return math.inf
+            return math.hypot(p.lat - place.lat, (p.lng - place.lng) * math.cos(math.radians(place.lat)))
+
+        return min(candidates, key=distance)
+
+    def _clarify(
+        self, decision: Decision, u: Understanding, aspect: str, state: ConversationState, hits: list[Hit]
+    ) -> Reply:
+        titles = [h.title for h in decision.choices]
+        state.choices = [h.id for h in decision.choices]
+        state.aspect = aspect
+        state.last_question = u.text
+        ranked = [h.id for h in decision.choices] + [h.id for h in hits if h.id not in state.choices]
+        refs = [SourceRef(id=h.id, title=h.title, section=h.section) for h in decision.choices]
+        return Reply(
+            answer=compose_clarify(titles, u.language),
+            choices=refs,
+            ranked=ranked,
+            aspect=aspect,
+            language=u.language,
+            state=state,
+            suggestions=titles,
+        )
+
+    def _decline(
+        self,
+        decision: Decision,
+        u: Understanding,
+        state: ConversationState,
+        place: Place | None,
+        region: str | None = None,
+    ) -> Reply:
+        video = place.video_help if place else None
+        if decision.reason == "no_match":
+            state.last_question = u.text  # a clarifying next turn may make it answerable
+        handoff = {"hotline": HOTLINE, "window": HANDOFF_WINDOW}
+        if video:
+            handoff["video"] = video
+        return Reply(
+            answer=compose_decline(decision.reason or "no_match", u.language, region, video),
+            declined=True,
+            reason=decision.reason,
+            handoff=handoff,
+            aspect=u.aspect,
+            language=u.language,
+            state=state,
+            suggestions=DEFAULT_SUGGESTIONS,
+        )

@@ -80,17 +80,18 @@ DEFAULT_SUGGESTIONS = ["开个体户要带啥材料", "身份证丢了怎么补�
 
 
 @lru_cache(maxsize=1)
-def _gazetteer() -> list[tuple[str, list[str]]]:
-    text = resources.files("assistant").joinpath("data/gazetteer.txt")
-    if not text.is_file():
-        return []
-    entries = []
-    for line in text.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            names = [n for n in line.split() if len(n) >= 2]
-            if names:
-                entries.append((names[0], names))
-    return entries
+def _gazetteer() -> tuple[dict[str, str], re.Pattern[str] | None]:
+    """Place names of China (``data/gazetteer.txt``): name → full name, and one pattern matching any."""
+    path = resources.files("assistant").joinpath("data/gazetteer.txt")
+    full_of: dict[str, str] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            names = [n for n in line.split() if len(n) >= 2] if not line.startswith("#") else []
+            for name in names:
+                full_of.setdefault(name, names[0])
+    if not full_of:
+        return full_of, None
+    return full_of, re.compile("|".join(re.escape(n) for n in sorted(full_of, key=len, reverse=True)))
 
 
 @dataclass
@@ -105,14 +106,15 @@ class Assistant:
 
     # -- regions ---------------------------------------------------------------------------
     def local_regions(self) -> set[str]:
-        """Regions this knowledge base speaks for: those named by its departments, windows and places."""
+        """Regions this knowledge base speaks for: those named by the departments of its guides.
+
+        (Not by addresses: "水口镇江湾村" contains 镇江 without being about it.)"""
         if self._local_regions is None:
-            owners = " ".join(
-                " ".join(filter(None, [s.guide.department, s.guide.window]))
-                for s in self.kb.sources().values()
-                if s.guide
-            ) + " ".join(p.address or "" for p in self.places)
-            self._local_regions = {full for full, names in _gazetteer() if any(n in owners for n in names)}
+            full_of, pattern = _gazetteer()
+            owners = " ".join(s.guide.department or "" for s in self.kb.sources().values() if s.guide)
+            self._local_regions = (
+                {full_of[m.group(0)] for m in pattern.finditer(owners)} if pattern else set()
+            )
         return self._local_regions
 
     def foreign_region(self, text: str) -> str | None:
@@ -121,15 +123,16 @@ class Assistant:
         Only a region that is the place of the rule counts ("北京的公积金", "上海办居住证"), not one
         that is merely mentioned ("去杭州看病" is exactly what 异地就医 is about).
         """
-        mentioned, local = [], False
-        for full, names in _gazetteer():
-            for name in names:
-                for m in re.finditer(re.escape(name), text):
-                    if full in self.local_regions():
-                        local = True
-                    elif m.start() == 0 or re.match(r"(市|省)?(的|办|户口|户籍|本地)", text[m.end() :]):
-                        mentioned.append(name)
-        return None if local or not mentioned else mentioned[0]
+        full_of, pattern = _gazetteer()
+        if pattern is None:
+            return None
+        mentioned, local = [], self.local_regions()
+        for m in pattern.finditer(text):
+            if full_of[m.group(0)] in local:
+                return None
+            if re.match(r"(市|省)?(的|办|户口|户籍|本地)", text[m.end() :]):
+                mentioned.append(m.group(0))
+        return mentioned[0] if mentioned else None
 
     # -- the turn --------------------------------------------------------------------------
     def reply(self, message: str, state: ConversationState | None = None, place: str | None = None) -> Reply:

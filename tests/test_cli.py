@@ -104,9 +104,18 @@ def test_eval_writes_the_metrics_json(cli_env, folder, tmp_path):
         result["overall"]
     )
     assert result["overall"]["n"] == 3 and result["overall"]["hit@5"] == 1.0
+    assert result["overall"]["oos_declined"] == 1.0 and result["overall"]["in_scope_declined"] == 0.0
     assert set(result["by_tag"]) == {"materials", "online", "out-of-scope"}
 
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"id": "x", "question": "问"}\n{not json\n', encoding="utf-8")
     bad = zhiyin(cli_env, "eval", str(broken), "--kb", "ev")
     assert bad.returncode == 2 and "line 2" in bad.stderr
+
+
+def test_ask_answers_with_sources_or_hands_off(cli_env, folder):
+    zhiyin(cli_env, "ingest", str(folder), "--kb", "askkb")
+    answer = zhiyin(cli_env, "ask", "开个体户要带啥材料", "--kb", "askkb")
+    assert answer.returncode == 0 and "经营者身份证明" in answer.stdout and "来源：CLI-1" in answer.stdout
+    declined = zhiyin(cli_env, "ask", "帮我写一首关于春天的诗", "--kb", "askkb")
+    assert "12345" in declined.stdout and "转人工" in declined.stdout

@@ -253,9 +253,9 @@ METRIC_COLUMNS = (
 
 def _print_metrics(result: dict) -> None:
     cols = [c for c in METRIC_COLUMNS if c in result["overall"]]
-    click.echo(f"{'':<16}" + "".join(f"{c:>15}" for c in cols))
+    click.echo(f"{'':<16}" + "".join(f"{c:>18}" for c in cols))
     for name, metrics in [("overall", result["overall"]), *sorted(result["by_tag"].items())]:
-        click.echo(f"{name:<16}" + "".join(f"{metrics.get(c, ''):>15}" for c in cols))
+        click.echo(f"{name:<16}" + "".join(f"{metrics.get(c, ''):>18}" for c in cols))
 
 
 def _write_json(result: dict, out: Path | None) -> None:

@@ -1,15 +1,55 @@
-"""The HTTP app factory: mounts each wing's routes. No business logic lives here."""
+"""The HTTP app factory: mounts each wing's routes, plus the cross-cutting guards. No business logic."""
 
 from __future__ import annotations
 
 import html
+import logging
+import math
+import threading
+import time
+from collections import deque
 
-from fastapi import FastAPI, HTTPException, Query
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import create_engine
 
 from knowledge import EmbeddingModelError, Hit, KnowledgeBaseError
 from zhiyin import __version__, deps
 from zhiyin.settings import Settings, get_settings
+
+log = logging.getLogger("zhiyin")
+LIMITED_PATHS = ("/api/chat", "/v1/", "/api/feedback")
+
+
+class RateLimiter:
+    """A sliding one-minute window of requests per client."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, client: str) -> int:
+        """0 if the request may go ahead (and count it), else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            window = self._hits.setdefault(client, deque())
+            while window and now - window[0] >= 60:
+                window.popleft()
+            if len(window) >= self.per_minute:
+                return max(1, math.ceil(60 - (now - window[0])))
+            window.append(now)
+            return 0
+
+
+def chat_service(settings: Settings):
+    from assistant.chat import ChatService
+    from assistant.sessions import SessionStore
+
+    engine = create_engine(settings.database, pool_pre_ping=True)
+    return ChatService(
+        deps.assistant(settings.kb, settings), SessionStore(engine, settings.session_ttl_minutes)
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,6 +59,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Government-service guidance, offline by default.",
     )
+    app.state.chat = chat_service(settings)
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+
+    @app.middleware("http")
+    async def guard_requests(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_request_bytes:
+            return JSONResponse(
+                {"detail": f"request body larger than {settings.max_request_bytes} bytes"}, status_code=413
+            )
+        if request.url.path.startswith(LIMITED_PATHS):
+            wait = limiter.retry_after(request.client.host if request.client else "unknown")
+            if wait:
+                return JSONResponse(
+                    {"detail": "too many requests, please slow down"},
+                    status_code=429,
+                    headers={"Retry-After": str(wait)},
+                )
+        try:
+            return await call_next(request)
+        except Exception:  # never a stack trace to a client
+            log.exception("unhandled error on %s", request.url.path)
+            return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.exception_handler(KnowledgeBaseError)
+    @app.exception_handler(EmbeddingModelError)
+    async def not_ready(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    from assistant.routes import router as chat_router
+
+    app.include_router(chat_router)
 
     def kb_or_503(name: str | None):
         try:

@@ -22,6 +22,21 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; unset = embedded.")
     kb: str = Field("default", description="Knowledge base used when a command is given none.")
     cache_dir: Path | None = Field(None, description="Embedding cache; default {data_dir}/cache.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///{data_dir}/zhiyin.db."
+    )
+    session_ttl_minutes: int = Field(30, ge=1, description="A conversation idle this long is forgotten.")
+    rate_limit_per_minute: int = Field(
+        60, ge=1, description="Requests per client per minute on the chat API."
+    )
+    max_request_bytes: int = Field(16_384, ge=1024, description="Larger request bodies are refused (413).")
+
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / 'zhiyin.db'}"
 
     @property
     def bundled_model_dir(self) -> Path:

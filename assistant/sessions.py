@@ -1,0 +1,135 @@
+"""Conversations and feedback, stored with SQLAlchemy (SQLite by default, any URL configured).
+
+Nothing personal is stored in clear: every message and comment is masked first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from assistant.engine import ConversationState
+from assistant.privacy import mask
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class ChatSession(Base):
+    __tablename__ = "chat_sessions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    place: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(Text, default="{}")
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    updated: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, index=True)
+
+
+class ChatTurn(Base):
+    __tablename__ = "chat_turns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    sources: Mapped[str] = mapped_column(Text, default="[]")
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    turn_id: Mapped[int | None] = mapped_column(Integer)
+    rating: Mapped[str] = mapped_column(String(8))  # good | bad (好评 / 差评)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class SessionStore:
+    """Load and save conversation state; sessions idle longer than ``ttl`` are forgotten."""
+
+    def __init__(self, engine: Engine, ttl_minutes: int = 30):
+        self.engine = engine
+        self.ttl = dt.timedelta(minutes=ttl_minutes)
+        Base.metadata.create_all(engine)
+
+    def load(self, session_id: str | None, place: str | None) -> tuple[str, ConversationState]:
+        with Session(self.engine) as db:
+            row = db.get(ChatSession, session_id) if session_id else None
+            if row is not None and _now() - row.updated <= self.ttl:
+                return row.id, ConversationState.model_validate_json(row.state)
+            new_id = session_id if row is None and session_id and _valid_id(session_id) else str(uuid.uuid4())
+            if row is not None:  # expired: start afresh under a new id
+                new_id = str(uuid.uuid4())
+            db.add(ChatSession(id=new_id, place=place, state=ConversationState().model_dump_json()))
+            db.commit()
+            return new_id, ConversationState()
+
+    def save_turn(
+        self, session_id: str, question: str, answer: str, sources: list[dict], state: ConversationState
+    ) -> int:
+        with Session(self.engine) as db:
+            row = db.get(ChatSession, session_id)
+            if row is None:
+                row = ChatSession(id=session_id)
+                db.add(row)
+            row.state = state.model_dump_json()
+            row.updated = _now()
+            db.add(ChatTurn(session_id=session_id, role="user", content=mask(question)))
+            turn = ChatTurn(
+                session_id=session_id,
+                role="assistant",
+                content=mask(answer),
+                sources=json.dumps(sources, ensure_ascii=False),
+            )
+            db.add(turn)
+            db.commit()
+            return turn.id
+
+    def add_feedback(
+        self, session_id: str | None, turn_id: int | None, rating: str, comment: str | None
+    ) -> int:
+        with Session(self.engine) as db:
+            row = Feedback(
+                session_id=session_id,
+                turn_id=turn_id,
+                rating=rating,
+                comment=mask(comment) if comment else None,
+            )
+            db.add(row)
+            db.commit()
+            return row.id
+
+    def expire(self) -> int:
+        """Delete sessions idle longer than the TTL (and their turns). Returns how many."""
+        cutoff = _now() - self.ttl
+        with Session(self.engine) as db:
+            old = [r for (r,) in db.execute(select(ChatSession.id).where(ChatSession.updated < cutoff))]
+            if old:
+                db.execute(delete(ChatTurn).where(ChatTurn.session_id.in_(old)))
+                db.execute(delete(ChatSession).where(ChatSession.id.in_(old)))
+                db.commit()
+            return len(old)
+
+    def turns(self, session_id: str) -> list[ChatTurn]:
+        with Session(self.engine) as db:
+            return list(
+                db.scalars(select(ChatTurn).where(ChatTurn.session_id == session_id).order_by(ChatTurn.id))
+            )
+
+
+def _valid_id(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -60,6 +60,7 @@ class SessionStore:
     def __init__(self, engine: Engine, ttl_minutes: int = 30):
         self.engine = engine
         self.ttl = dt.timedelta(minutes=ttl_minutes)
+        sqlite_pragmas(engine)
         Base.metadata.create_all(engine)
 
     def load(self, session_id: str | None, place: str | None) -> tuple[str, ConversationState]:
@@ -67,12 +68,8 @@ class SessionStore:
             row = db.get(ChatSession, session_id) if session_id else None
             if row is not None and _now() - row.updated <= self.ttl:
                 return row.id, ConversationState.model_validate_json(row.state)
-            new_id = session_id if row is None and session_id and _valid_id(session_id) else str(uuid.uuid4())
-            if row is not None:  # expired: start afresh under a new id
-                new_id = str(uuid.uuid4())
-            db.add(ChatSession(id=new_id, place=place, state=ConversationState().model_dump_json()))
-            db.commit()
-            return new_id, ConversationState()
+            # a new (or expired) conversation: its row is written with its first turn
+            return str(uuid.uuid4()), ConversationState()
 
     def save_turn(
         self, session_id: str, question: str, answer: str, sources: list[dict], state: ConversationState
@@ -127,9 +124,18 @@ class SessionStore:
             )
 
 
-def _valid_id(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+def sqlite_pragmas(engine: Engine) -> Engine:
+    """WAL and normal sync for SQLite: readers never wait for the writer, and a commit does not
+    wait for the disk twice."""
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy import event
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection, _record) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+    return engine

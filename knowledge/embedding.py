@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import threading
+from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -33,6 +35,44 @@ class Embedder(Protocol):
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
+class QueryBatcher:
+    """Embeds single questions arriving from many threads in shared forward passes.
+
+    A server answering several people at once would otherwise run one small forward pass per
+    question, each fighting the others for the same cores. The worker takes whatever questions
+    are waiting — without waiting for more, so a lone question is not delayed — and embeds them
+    together.
+    """
+
+    def __init__(self, encode, max_batch: int = 32):
+        self._encode = encode
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="query-batcher", daemon=True).start()
+
+    def embed(self, text: str) -> np.ndarray:
+        future: Future = Future()
+        self._queue.put((text, future))
+        return future.result()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                vectors = self._encode([text for text, _ in batch])
+            except Exception as exc:  # hand the failure to every caller waiting on it
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (_, future), vector in zip(batch, vectors, strict=True):
+                future.set_result(vector)
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers folder; uses its ``query``/``passage`` prompts when it has them.
 
@@ -52,6 +92,7 @@ class SentenceTransformerEmbedder:
         self.name = _model_identity(folder)
         self._model = None
         self._lock = threading.Lock()
+        self._batcher: QueryBatcher | None = None
 
     @property
     def model(self):
@@ -104,7 +145,13 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, "query")
+        if len(texts) != 1:
+            return self._encode(texts, "query")
+        if self._batcher is None:
+            with self._lock:
+                if self._batcher is None:
+                    self._batcher = QueryBatcher(lambda batch: self._encode(batch, "query"))
+        return self._batcher.embed(texts[0]).reshape(1, -1)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "passage")

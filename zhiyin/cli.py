@@ -405,6 +405,32 @@ def bench_compare(gd_items: Path, tpe_xml: Path, json_out: Path | None) -> None:
     _write_json(results, json_out)
 
 
+@bench.command("chat")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="A running `zhiyin serve`.")
+@click.option(
+    "--questions",
+    "question_files",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Evaluation sets whose questions are asked (repeatable; default: the dev sets).",
+)
+@click.option("--clients", "client_counts", multiple=True, type=int, default=(1, 4), show_default=True)
+@click.option("--seconds", default=20.0, show_default=True, help="How long each run lasts.")
+def bench_chat(
+    url: str, question_files: tuple[Path, ...], client_counts: tuple[int, ...], seconds: float
+) -> None:
+    """Requests/s and latency of POST /api/chat from N concurrent clients (serve with a high
+    ZHIYIN_RATE_LIMIT_PER_MINUTE, or the limiter answers 429)."""
+    from eval.faq import dev_sets_dir, load_questions
+    from eval.load import run_load
+
+    files = question_files or (dev_sets_dir() / "demo.jsonl", dev_sets_dir() / "gd.jsonl")
+    questions = [q.question for f in files for q in load_questions(f)]
+    for clients in client_counts:
+        result = run_load(url, questions, clients, seconds)
+        click.echo(json.dumps(result.as_dict()))
+
+
 @bench.command("search")
 @click.option("--kb", "kbs", multiple=True, help="Knowledge bases to load and query (repeatable).")
 @click.option(

@@ -26,6 +26,7 @@ from assistant.compose import (
     english_frame,
 )
 from assistant.guards import guard
+from assistant.llm import LLMRewriter, key_facts
 from assistant.policy import DENSE_SURE, Decision, decide
 from assistant.understanding import Understanding, chinese_terms, is_follow_up, picked_choice, understand
 from knowledge import KnowledgeBase
@@ -60,6 +61,7 @@ class Reply(BaseModel):
     choices: list[SourceRef] | None = None
     suggestions: list[str] = Field(default_factory=list)
     language: str = "zh"
+    rewritten: bool = False  # True when the optional LLM rephrased the composed answer
     state: ConversationState = Field(default_factory=ConversationState)
 
 
@@ -99,6 +101,7 @@ class Assistant:
     kb: KnowledgeBase
     places: list[Place] = field(default_factory=list)
     search_depth: int = 8
+    rewriter: LLMRewriter | None = None  # the optional LLM; the composed answer is the fallback
 
     def __post_init__(self) -> None:
         self._places = {p.id: p for p in self.places}
@@ -255,6 +258,14 @@ class Assistant:
             text += "\n" + self._place_note(guide_source, place)
         if u.language == "en":
             text = english_frame(text, source.title, aspect)
+        rewritten = False
+        if self.rewriter is not None:
+            facts = key_facts(text, source.guide, aspect)
+            better = self.rewriter.rewrite(
+                u.text, text, "\n".join(c.text for c in self.kb.chunks_of(source.id)), facts
+            )
+            if better:
+                text, rewritten = better, True
         section = hit.section if hit else aspect
         refs = [SourceRef(id=source.id, title=source.title, section=section)]
         if source.faq and source.faq.guide_id and (linked := self.kb.get(source.faq.guide_id)):
@@ -273,6 +284,7 @@ class Assistant:
             language=u.language,
             state=state,
             suggestions=SUGGESTIONS.get(aspect, DEFAULT_SUGGESTIONS),
+            rewritten=rewritten,
         )
 
     def _place_note(self, source: Source, place: Place) -> str:

@@ -149,6 +149,10 @@ class KnowledgeBase:
             "embedder": self.embedder.name,
         }
 
+    def chunks_of(self, source_id: str) -> list[Chunk]:
+        """The indexed passages of one source, in order (the guide text an LLM may use)."""
+        return [c for c in self._current().chunks if c.source_id == source_id]
+
     def best_passage(self, query: str, source_id: str) -> Hit | None:
         """The chunk of one source that best answers ``query`` (for follow-ups on an item in focus)."""
         v = self._current()

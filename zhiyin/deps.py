@@ -43,4 +43,9 @@ def assistant(kb: str, settings: Settings | None = None):
     from knowledge.places import read_saved_places
 
     s = settings or get_settings()
-    return Assistant(knowledge_base(kb, s), read_saved_places(places_file(kb, s)))
+    rewriter = None
+    if s.llm_base_url and s.llm_model:
+        from assistant.llm import LLMRewriter
+
+        rewriter = LLMRewriter(s.llm_base_url, s.llm_model, s.llm_api_key, s.llm_timeout_seconds)
+    return Assistant(knowledge_base(kb, s), read_saved_places(places_file(kb, s)), rewriter=rewriter)

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(16_384, ge=1024, description="Larger request bodies are refused (413).")
 
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset = no LLM.")
+    llm_model: str | None = Field(None, description="Model name at that endpoint.")
+    llm_api_key: str | None = Field(None, description="API key, if the endpoint needs one.")
+    llm_timeout_seconds: float = Field(8.0, gt=0, description="After this, the composed answer is used.")
+
     @property
     def database(self) -> str:
         if self.database_url:

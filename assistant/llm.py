@@ -1,0 +1,78 @@
+"""The optional LLM: rewrites a composed answer conversationally, from the guide text only.
+
+Any OpenAI-compatible endpoint (DeepSeek, Qwen, vLLM, Ollama) through langchain. The composed
+answer is always the fallback: on a timeout, an error, or a rewrite that drops a fact the
+composed answer stated (a number with its unit, a link, a phone number, a material), the
+rewrite is discarded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+from knowledge.models import Guide
+
+log = logging.getLogger("zhiyin.llm")
+
+SYSTEM_PROMPT = (
+    "你是政务服务大厅的导办员。请把“草拟答复”改写得更口语、更亲切、更有条理，"
+    "但只能使用“办事指南原文”和“草拟答复”里的信息：不得增加、删减或改动任何材料、时限、费用、地址、"
+    "电话、网址和条件；所有数字、网址、电话必须原样保留。不要编造规定。用与提问相同的语言回答。"
+)
+
+_FACT = re.compile(
+    r"https?://\S+?(?=[\s，。；）)]|$)"  # links
+    r"|\d{3,4}-\d{7,8}"  # phone numbers
+    r"|\d+(?:\.\d+)?\s*(?:个工作日|工作日|元|天|次|份|周岁|岁|年|个月)"  # numbers with their unit
+)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def key_facts(composed: str, guide: Guide | None, aspect: str) -> list[str]:
+    """What a rewrite must keep: every link, phone and quantity of the composed answer, and the
+    material names when materials were asked."""
+    facts = [m.group(0) for m in _FACT.finditer(composed)]
+    if guide is not None and aspect in ("materials", "general"):
+        facts += [m.name for m in guide.materials]
+    return list(dict.fromkeys(facts))
+
+
+def keeps_facts(rewrite: str, facts: list[str]) -> bool:
+    body = _squash(rewrite)
+    return all(_squash(f) in body for f in facts)
+
+
+class LLMRewriter:
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 8.0):
+        from langchain_openai import ChatOpenAI
+
+        self.model = model
+        self.chat = ChatOpenAI(
+            base_url=base_url,
+            model=model,
+            api_key=api_key or "not-needed",
+            timeout=timeout,
+            max_retries=0,
+            temperature=0.2,
+        )
+
+    def rewrite(self, question: str, composed: str, guide_text: str, facts: list[str]) -> str | None:
+        """The rewritten answer, or None when the composed one must be used."""
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        prompt = f"提问：{question}\n\n办事指南原文：\n{guide_text}\n\n草拟答复：\n{composed}"
+        try:
+            result = self.chat.invoke([SystemMessage(SYSTEM_PROMPT), HumanMessage(prompt)])
+        except Exception as exc:  # timeouts, connection errors, HTTP errors: fall back
+            log.warning("LLM rewrite failed (%s); using the composed answer", exc.__class__.__name__)
+            return None
+        text = result.content if isinstance(result.content, str) else ""
+        if not text.strip() or not keeps_facts(text, facts):
+            log.info("LLM rewrite dropped facts; using the composed answer")
+            return None
+        return text.strip()

@@ -1,0 +1,110 @@
+"""The optional LLM path against a small OpenAI-compatible server on localhost, and its fallback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from assistant.engine import Assistant
+from assistant.llm import LLMRewriter, keeps_facts, key_facts
+
+
+def fake_llm_app() -> FastAPI:
+    app = FastAPI()
+    app.state.prompts = []
+
+    @app.post("/v1/chat/completions")
+    async def complete(request: Request):
+        body = await request.json()
+        prompt = body["messages"][-1]["content"]
+        app.state.prompts.append(prompt)
+        draft = prompt.split("草拟答复：\n", 1)[1]
+        model = body["model"]
+        if model == "broken":
+            return JSONResponse({"error": {"message": "overloaded"}}, status_code=500)
+        if model == "slow":
+            time.sleep(3)
+        content = {"polite": "您好！按指南给您说明：\n" + draft, "lossy": "具体请到窗口咨询。"}.get(
+            model, draft
+        )
+        return {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+            ],
+        }
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def llm_server():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = fake_llm_app()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 10
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/v1", app
+    server.should_exit = True
+    thread.join(5)
+
+
+def bot_with(demo_kb, url: str, model: str) -> Assistant:
+    return Assistant(demo_kb, rewriter=LLMRewriter(url, model, timeout=1.0))
+
+
+def test_rewrite_is_used_when_it_keeps_the_facts(demo_kb, llm_server):
+    url, app = llm_server
+    reply = bot_with(demo_kb, url, "polite").reply("居民身份证补领要带什么材料")
+    assert reply.rewritten and reply.answer.startswith("您好！")
+    assert reply.sources[0].id == "990100-GA-0003"  # sources are kept
+    assert "办事指南原文" in app.state.prompts[-1] and "居民身份证补领" in app.state.prompts[-1]
+
+
+@pytest.mark.parametrize("model", ["lossy", "slow", "broken"])
+def test_composed_answer_is_the_fallback(demo_kb, llm_server, model):
+    url, _ = llm_server
+    plain = Assistant(demo_kb).reply("开个体户要带啥材料")
+    started = time.perf_counter()
+    reply = bot_with(demo_kb, url, model).reply("开个体户要带啥材料")
+    assert not reply.rewritten and reply.answer == plain.answer
+    assert time.perf_counter() - started < 2.5  # a slow model is cut off by the timeout
+
+
+def test_unreachable_llm_falls_back(demo_kb):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here
+    reply = bot_with(demo_kb, f"http://127.0.0.1:{port}/v1", "any").reply("身份证丢了怎么补办")
+    assert not reply.rewritten and "居民身份证补领" in reply.answer
+
+
+def test_declines_never_go_through_the_llm(demo_kb, llm_server):
+    url, app = llm_server
+    before = len(app.state.prompts)
+    reply = bot_with(demo_kb, url, "polite").reply("今天天气怎么样")
+    assert reply.declined and len(app.state.prompts) == before
+
+
+def test_fact_check_helpers():
+    composed = (
+        "承诺办结时限：1个工作日。收费：工本费20元。咨询电话：0999-1234567。网办：https://x.example/item/1。"
+    )
+    facts = key_facts(composed, None, "time")
+    assert {"1个工作日", "20元", "0999-1234567", "https://x.example/item/1"} <= set(facts)
+    assert keeps_facts("您好，1 个工作日办好，工本费20元，电话0999-1234567，https://x.example/item/1", facts)
+    assert not keeps_facts("您好，很快就办好。", facts)

@@ -96,6 +96,11 @@ def _gazetteer() -> tuple[dict[str, str], re.Pattern[str] | None]:
     return full_of, re.compile("|".join(re.escape(n) for n in sorted(full_of, key=len, reverse=True)))
 
 
+_OWN_REGION = re.compile(r"^([\u4e00-\u9fff]{2,4}?)(?:省|市|自治区|自治州|县|区)")
+_RULE_PLACE = re.compile(r"(?:市|省)?(?:的|办|户口|户籍|本地)")
+_RULE_ACT = re.compile(r"(?:市|省)?(?:注册|开办|开|申请|申领|补办|换|交|缴|落户|上户|考|登记|备案|提取)")
+
+
 @dataclass
 class Assistant:
     kb: KnowledgeBase
@@ -109,31 +114,42 @@ class Assistant:
 
     # -- regions ---------------------------------------------------------------------------
     def local_regions(self) -> set[str]:
-        """Regions this knowledge base speaks for: those named by the departments of its guides.
-
-        (Not by addresses: "水口镇江湾村" contains 镇江 without being about it.)"""
+        """Names of the regions this knowledge base speaks for: those that name its departments
+        ("广东省…厅", "广州市…局", "云川市公安局" — a region the gazetteer does not know is taken from
+        the department's own name). Not addresses: "水口镇江湾村" contains 镇江 without being about it."""
         if self._local_regions is None:
             full_of, pattern = _gazetteer()
-            owners = " ".join(s.guide.department or "" for s in self.kb.sources().values() if s.guide)
-            self._local_regions = (
-                {full_of[m.group(0)] for m in pattern.finditer(owners)} if pattern else set()
-            )
+            departments = {
+                s.guide.department for s in self.kb.sources().values() if s.guide and s.guide.department
+            }
+            local: set[str] = set()
+            for department in departments:
+                if pattern is not None:
+                    local.update(full_of[m.group(0)] for m in pattern.finditer(department))
+                if own := _OWN_REGION.match(department):
+                    local.update({own.group(0), own.group(1)})
+            self._local_regions = local
         return self._local_regions
 
     def foreign_region(self, text: str) -> str | None:
         """A region the question is about that this knowledge base does not cover, if any.
 
-        Only a region that is the place of the rule counts ("北京的公积金", "上海办居住证"), not one
-        that is merely mentioned ("去杭州看病" is exactly what 异地就医 is about).
+        Only a region that is the place of the rule counts ("北京的公积金", "上海办居住证",
+        "在广州注册个体户"), not one merely mentioned ("在杭州工作", "去上海看病" is what 异地就医 is
+        about); and none when the question also names a local region.
         """
         full_of, pattern = _gazetteer()
         if pattern is None:
             return None
-        mentioned, local = [], self.local_regions()
+        local = self.local_regions()
+        if any(name in text for name in local):
+            return None
+        mentioned = []
         for m in pattern.finditer(text):
             if full_of[m.group(0)] in local:
                 return None
-            if re.match(r"(市|省)?(的|办|户口|户籍|本地)", text[m.end() :]):
+            before, after = text[max(0, m.start() - 1) : m.start()], text[m.end() :]
+            if _RULE_PLACE.match(after) or (before == "在" and _RULE_ACT.match(after)):
                 mentioned.append(m.group(0))
         return mentioned[0] if mentioned else None
 

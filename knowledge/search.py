@@ -64,6 +64,7 @@ class KnowledgeBase:
         self.fusion = fusion or Fusion()
         self._lock = threading.Lock()
         self._v: _Version | None = None
+        self._vectors: dict[str, np.ndarray] = {}
         self._stamp: tuple[float, int] | None = None
 
     # -- loading ---------------------------------------------------------------------------
@@ -153,18 +154,35 @@ class KnowledgeBase:
         """The indexed passages of one source, in order (the guide text an LLM may use)."""
         return [c for c in self._current().chunks if c.source_id == source_id]
 
-    def best_passage(self, query: str, source_id: str) -> Hit | None:
-        """The chunk of one source that best answers ``query`` (for follow-ups on an item in focus)."""
+    def _query_vector(self, text: str) -> np.ndarray:
+        """The question's embedding; a turn asks for the same one more than once."""
+        vector = self._vectors.get(text)
+        if vector is None:
+            vector = self.embedder.embed_queries([text])[0]
+            if len(self._vectors) >= 512:
+                self._vectors.pop(next(iter(self._vectors)))
+            self._vectors[text] = vector
+        return vector
+
+    def best_passage(self, query: str, source_id: str, skip: tuple[str, ...] = ("overview",)) -> Hit | None:
+        """The chunk of one source that best answers ``query`` (sections in ``skip`` left out)."""
         v = self._current()
         source = v.sources.get(source_id)
         if source is None:
             return None
-        ids, sims = v.collection.query(
-            self.embedder.embed_queries([normalise(query)])[0], 1, source=source_id
+        ids, sims = v.collection.query(self._query_vector(normalise(query)), 8, source=source_id)
+        best = next(
+            (
+                (cid, sim)
+                for cid, sim in zip(ids, sims, strict=True)
+                if cid in v.chunk_pos and v.chunks[v.chunk_pos[cid]].section not in skip
+            ),
+            None,
         )
-        if not ids or ids[0] not in v.chunk_pos:
+        if best is None:
             return None
-        chunk = v.chunks[v.chunk_pos[ids[0]]]
+        chunk = v.chunks[v.chunk_pos[best[0]]]
+        sims = [best[1]]
         return Hit(
             id=source.id,
             title=source.title,
@@ -193,7 +211,7 @@ class KnowledgeBase:
         lexical_chunk = np.full(n_sources, -1, dtype=np.int64)
 
         if f.mode in ("hybrid", "dense"):
-            qv = self.embedder.embed_queries([text])[0]
+            qv = self._query_vector(text)
             ids, sims = v.collection.query(qv, f.candidates)
             for cid, sim in zip(ids, sims, strict=True):
                 ci = v.chunk_pos.get(cid)

@@ -171,3 +171,18 @@ def test_masking_of_personal_data():
     text = mask("我叫张三丰，身份证110101199003071234，手机13812345678，窗口电话0999-1234567")
     assert "110101199003071234" not in text and "13812345678" not in text and "三丰" not in text
     assert "0999-1234567" in text and "138****5678" in text and text.count("*") >= 14
+
+
+def test_questions_about_another_region_are_declined_but_mentions_are_not(bot):
+    assert bot.local_regions() >= {"云川"}
+    assert bot.foreign_region("在广州注册个体户去哪个窗口办") == "广州"
+    assert bot.foreign_region("上海办居住证需要什么材料") == "上海"
+    assert bot.foreign_region("我要去上海看病，异地就医怎么备案") is None
+    assert bot.foreign_region("我女儿在杭州工作，我俩都是云川的退休职工") is None
+    reply = bot.reply("北京的公积金租房提取一年能取多少？")
+    assert (
+        reply.declined
+        and reply.reason == "other_region"
+        and "北京" in reply.answer
+        and "12345" in reply.answer
+    )

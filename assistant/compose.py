@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from knowledge.chunking import days_text, material_line
 from knowledge.models import Guide, Hit, Source
+from knowledge.text import normalise
 
 HOTLINE = "12345"
 HANDOFF_WINDOW = "帮办代办窗口"
@@ -145,8 +146,30 @@ SHOWN = {
 }
 
 
+def _bigrams(text: str) -> set[str]:
+    text = normalise(text)
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def matching_faq(g: Guide, question: str, threshold: float = 0.25) -> str | None:
+    """The guide's own FAQ pair that asks what the question asks (share of the FAQ question's
+    character pairs found in the question), if any."""
+    asked = _bigrams(question)
+    best, best_share = None, threshold
+    for pair in g.faq:
+        pairs = _bigrams(pair.q)
+        share = len(pairs & asked) / len(pairs) if pairs else 0.0
+        if share >= best_share:
+            best, best_share = f"问：{pair.q}\n答：{pair.a}", share
+    return best
+
+
 def compose_guide(
-    g: Guide, aspect: str, bundle_names: list[str] | None = None, matched: Hit | None = None
+    g: Guide,
+    aspect: str,
+    bundle_names: list[str] | None = None,
+    matched: Hit | None = None,
+    question: str = "",
 ) -> str:
     text = _compose_guide(g, aspect, bundle_names)
     if (
@@ -155,6 +178,8 @@ def compose_guide(
         and matched.section not in SHOWN.get(aspect, set())
     ):
         text += f"\n指南中与您的问题最相关的内容：\n{_passage(matched)}"
+    elif question and (faq := matching_faq(g, question)) and faq not in text:
+        text += f"\n常见问题：\n{faq}"
     return text
 
 
@@ -190,10 +215,10 @@ def _passage(hit: Hit) -> str:
 
 
 def compose_source(
-    source: Source, hit: Hit | None, aspect: str, bundle_names: list[str] | None = None
+    source: Source, hit: Hit | None, aspect: str, bundle_names: list[str] | None = None, question: str = ""
 ) -> str:
     if source.guide is not None:
-        return compose_guide(source.guide, aspect, bundle_names, hit)
+        return compose_guide(source.guide, aspect, bundle_names, hit, question)
     if source.faq is not None:
         return f"{source.faq.answer}\n（摘自常见问题：{source.faq.question}）"
     doc = source.document

@@ -264,7 +264,7 @@ class Assistant:
         bundle_names = None
         if source.guide and source.guide.bundle:
             bundle_names = [(self.kb.get(b).title if self.kb.get(b) else b) for b in source.guide.bundle]
-        text = compose_source(source, hit, aspect, bundle_names)
+        text = compose_source(source, hit, aspect, bundle_names, u.text)
         guide_source = (
             source
             if source.guide

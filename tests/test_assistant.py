@@ -186,3 +186,14 @@ def test_questions_about_another_region_are_declined_but_mentions_are_not(bot):
         and "北京" in reply.answer
         and "12345" in reply.answer
     )
+
+
+def test_the_guides_own_faq_answers_a_detail_question(bot):
+    g = guide(bot, "990100-GA-0004")  # 临时居民身份证申领
+    pair = g.faq[0]
+    from assistant.compose import matching_faq
+
+    assert matching_faq(g, pair.q) == f"问：{pair.q}\n答：{pair.a}"
+    assert matching_faq(g, "今天天气怎么样") is None
+    reply = bot.reply(f"临时居民身份证：{pair.q}")
+    assert reply.sources[0].id == "990100-GA-0004" and pair.a in reply.answer

@@ -173,16 +173,16 @@ class Assistant:
         if guard_kind:
             return self._decline(Decision("decline", guard_kind), u, state, place_obj)
 
+        focus = self.kb.get(state.focus) if state.focus else None
+        if focus is not None and state.last_question and is_follow_up(u):
+            return self._follow_up(focus, message, u, state, place_obj)  # no search needed
         hits = self._search(message, u, state)
         aspect = u.aspect
         if not u.aspect_explicit and state.focus and len(u.residual) <= 8 and state.aspect:
             aspect = state.aspect  # "那离婚呢" after "结婚要带啥" asks about materials too
         if state.last_question and self._continues(u, hits):
-            focus = self.kb.get(state.focus) if state.focus else None
-            if focus is not None:  # "那要多久？" — the item in focus, the aspect asked now
-                aspect = u.aspect if u.aspect_explicit else (state.aspect or "general")
-                passage = self.kb.best_passage(message, focus.id)
-                return self._answer(focus, passage, aspect, u, state, [focus.id], place_obj)
+            if focus is not None:
+                return self._follow_up(focus, message, u, state, place_obj)
             # the previous turn found nothing certain: read this one together with it
             hits = self.kb.search(f"{state.last_question} {message}", k=self.search_depth)
         region = self.foreign_region(u.text)
@@ -197,6 +197,14 @@ class Assistant:
         source = self.kb.get(top.id)
         assert source is not None
         return self._answer(source, top, aspect, u, state, [h.id for h in hits], place_obj)
+
+    def _follow_up(
+        self, focus: Source, message: str, u: Understanding, state: ConversationState, place: Place | None
+    ) -> Reply:
+        """ "那要多久？" — the item in focus, the aspect asked now (or the one asked before)."""
+        aspect = u.aspect if u.aspect_explicit else (state.aspect or "general")
+        passage = self.kb.best_passage(message, focus.id)
+        return self._answer(focus, passage, aspect, u, state, [focus.id], place)
 
     def _continues(self, u: Understanding, hits: list[Hit]) -> bool:
         """Whether a question only continues the conversation: it names no item ("那要多久"), or
@@ -263,7 +271,8 @@ class Assistant:
     ) -> Reply:
         bundle_names = None
         if source.guide and source.guide.bundle:
-            bundle_names = [(self.kb.get(b).title if self.kb.get(b) else b) for b in source.guide.bundle]
+            parts = [(b, self.kb.get(b)) for b in source.guide.bundle]
+            bundle_names = [part.title if part else b for b, part in parts]
         text = compose_source(source, hit, aspect, bundle_names, u.text)
         guide_source = (
             source

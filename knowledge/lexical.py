@@ -39,6 +39,16 @@ class TermSplitter:
             for word in self.user_words:
                 self._jieba.add_word(word, freq=20000)
 
+    def words(self, text: str) -> list[str]:
+        """Whole words (jieba's precise mode; runs of Latin letters or digits as they are)."""
+        out: list[str] = []
+        for run in _WORD.findall(text):
+            if self._jieba is not None and _HAN.match(run):
+                out.extend(self._jieba.cut(run, HMM=False))
+            else:
+                out.append(run)
+        return out
+
     def terms(self, text: str) -> list[str]:
         out: list[str] = []
         for run in _WORD.findall(text):
@@ -109,14 +119,9 @@ class BM25Index:
 
         A question whose content words the knowledge base has never seen is not answerable from it.
         """
-        if self.splitter._jieba is None:
+        if self.splitter.mode == "bigram":
             return self.coverage(text)
-        words = [
-            w
-            for run in _WORD.findall(text)
-            for w in (self.splitter._jieba.cut(run, HMM=False) if _HAN.match(run) else [run])
-            if len(w) >= 2
-        ]
+        words = [w for w in self.splitter.words(text) if len(w) >= 2]
         return sum(1 for w in words if w in self.vocab) / len(words) if words else 1.0
 
     def save(self, folder: Path) -> None:

@@ -181,15 +181,15 @@ class KnowledgeBase:
         )
         if best is None:
             return None
-        chunk = v.chunks[v.chunk_pos[best[0]]]
-        sims = [best[1]]
+        cid, similarity = best
+        chunk = v.chunks[v.chunk_pos[cid]]
         return Hit(
             id=source.id,
             title=source.title,
             kind=source.kind,
             section=chunk.section,
-            score=float(sims[0]),
-            dense=float(sims[0]),
+            score=float(similarity),
+            dense=float(similarity),
             text=chunk.text,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from assistant.engine import Assistant, ConversationState, Reply
@@ -23,6 +24,15 @@ class ChatService:
             sid, message, reply.answer, [s.model_dump() for s in reply.sources], reply.state
         )
         return sid, reply, turn_id
+
+    def history(self, session_id: str) -> list[dict]:
+        """The stored turns of a conversation that has not expired; [] otherwise."""
+        if not self.sessions.alive(session_id):
+            return []
+        return [
+            {"role": t.role, "content": t.content, "sources": json.loads(t.sources or "[]")}
+            for t in self.sessions.turns(session_id)
+        ]
 
     def replay(self, user_messages: list[str], place: str | None = None) -> Reply:
         """Stateless use (the OpenAI-compatible API): earlier user turns rebuild the conversation."""

@@ -31,7 +31,7 @@ from assistant.policy import DENSE_SURE, Decision, decide
 from assistant.understanding import Understanding, chinese_terms, is_follow_up, picked_choice, understand
 from knowledge import KnowledgeBase
 from knowledge.models import Hit, Source
-from knowledge.places import Place
+from knowledge.places import Place, PlaceDirectory
 from knowledge.text import normalise
 
 
@@ -109,7 +109,7 @@ class Assistant:
     rewriter: LLMRewriter | None = None  # the optional LLM; the composed answer is the fallback
 
     def __post_init__(self) -> None:
-        self._places = {p.id: p for p in self.places}
+        self.directory = PlaceDirectory(self.places)
         self._local_regions: set[str] | None = None
 
     # -- regions ---------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class Assistant:
     def reply(self, message: str, state: ConversationState | None = None, place: str | None = None) -> Reply:
         state = state.model_copy(deep=True) if state else ConversationState()
         u = understand(message)
-        place_obj = self._places.get(place) if place else None
+        place_obj = self.directory.get(place)
 
         if state.choices:
             picked = self._pick(message, state)
@@ -315,38 +315,13 @@ class Assistant:
     def _place_note(self, source: Source, place: Place) -> str:
         guide = source.guide
         assert guide is not None
-        here = self._within(place.id, guide.locations)
+        here = self.directory.handles(place.id, guide.locations)
         if here:
             return f"本点（{place.name}）可以办理；办公时间：{place.hours or guide.hours or '请咨询窗口'}。"
-        nearest = self._nearest(place, guide.locations)
+        nearest = self.directory.nearest(place, guide.locations)
         if nearest is None:
             return f"本点（{place.name}）不办理此事项，请拨打{HOTLINE}咨询办理地点。"
         return f"本点（{place.name}）不办理此事项；就近可到：{nearest.name}（{nearest.address or ''}，{nearest.hours or ''}）。"
-
-    def _within(self, place_id: str, locations: list[str]) -> bool:
-        """The place handles an item listed for it, for one of its zones/windows, or — for a zone or
-        window — for the hall it stands in. A village station does not handle its township's items."""
-        chain, current = set(), self._places.get(place_id)
-        while current is not None and current.id not in chain:
-            chain.add(current.id)
-            inside = current.kind in ("zone", "window")
-            current = self._places.get(current.parent) if current.parent and inside else None
-        children = {p.id for p in self.places if p.parent == place_id}
-        return bool(set(locations) & (chain | children))
-
-    def _nearest(self, place: Place, locations: list[str]) -> Place | None:
-        candidates = [self._places[i] for i in locations if i in self._places]
-        if not candidates:
-            return None
-        if place.lat is None or place.lng is None:
-            return candidates[0]
-
-        def distance(p: Place) -> float:
-            if p.lat is None or p.lng is None:
-                return math.inf
-            return math.hypot(p.lat - place.lat, (p.lng - place.lng) * math.cos(math.radians(place.lat)))
-
-        return min(candidates, key=distance)
 
     def _clarify(
         self, decision: Decision, u: Understanding, aspect: str, state: ConversationState, hits: list[Hit]

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -68,6 +68,18 @@ def chat(body: ChatRequest, service: Chat) -> ChatResponse:
         raise HTTPException(422, "message is empty")
     session_id, reply, turn_id = service.chat(body.message, body.session_id, body.place)
     return _response(session_id, turn_id, reply)
+
+
+class HistoryTurn(BaseModel):
+    role: str
+    content: str
+    sources: list[SourceRef] = []
+
+
+@router.get("/api/chat/{session_id}", response_model=list[HistoryTurn])
+def history(session_id: Annotated[str, Path(max_length=64)], service: Chat) -> list[HistoryTurn]:
+    """The turns of a live conversation (masked as stored), e.g. to continue it on a phone."""
+    return [HistoryTurn(**t) for t in service.history(session_id)]
 
 
 def _pieces(text: str, size: int = 24) -> Iterator[str]:

@@ -60,7 +60,6 @@ class SessionStore:
     def __init__(self, engine: Engine, ttl_minutes: int = 30):
         self.engine = engine
         self.ttl = dt.timedelta(minutes=ttl_minutes)
-        sqlite_pragmas(engine)
         Base.metadata.create_all(engine)
 
     def load(self, session_id: str | None, place: str | None) -> tuple[str, ConversationState]:
@@ -70,6 +69,11 @@ class SessionStore:
                 return row.id, ConversationState.model_validate_json(row.state)
             # a new (or expired) conversation: its row is written with its first turn
             return str(uuid.uuid4()), ConversationState()
+
+    def alive(self, session_id: str) -> bool:
+        with Session(self.engine) as db:
+            row = db.get(ChatSession, session_id)
+            return row is not None and _now() - row.updated <= self.ttl
 
     def save_turn(
         self, session_id: str, question: str, answer: str, sources: list[dict], state: ConversationState
@@ -122,20 +126,3 @@ class SessionStore:
             return list(
                 db.scalars(select(ChatTurn).where(ChatTurn.session_id == session_id).order_by(ChatTurn.id))
             )
-
-
-def sqlite_pragmas(engine: Engine) -> Engine:
-    """WAL and normal sync for SQLite: readers never wait for the writer, and a commit does not
-    wait for the disk twice."""
-    if engine.dialect.name == "sqlite":
-        from sqlalchemy import event
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(connection, _record) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
-
-    return engine

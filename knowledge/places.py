@@ -20,6 +20,8 @@ The file format (``knowledge/demo/places.yaml`` is an example)::
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -88,3 +90,96 @@ def read_saved_places(path: Path) -> list[Place]:
     if not path.exists():
         return []
     return [Place.model_validate(p) for p in json.loads(path.read_text())]
+
+
+class PlaceDirectory:
+    """The places of a knowledge base as a tree: who stands in whom, what is near, who handles what."""
+
+    def __init__(self, places: Iterable[Place]):
+        self.places = list(places)
+        self._by_id = {p.id: p for p in self.places}
+        self._children: dict[str, list[Place]] = {}
+        for p in self.places:
+            if p.parent:
+                self._children.setdefault(p.parent, []).append(p)
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def __contains__(self, place_id: object) -> bool:
+        return place_id in self._by_id
+
+    def get(self, place_id: str | None) -> Place | None:
+        return self._by_id.get(place_id) if place_id else None
+
+    def children(self, place_id: str) -> list[Place]:
+        return list(self._children.get(place_id, []))
+
+    def descendants(self, place_id: str) -> list[Place]:
+        found, todo = [], list(self._children.get(place_id, []))
+        while todo:
+            place = todo.pop(0)
+            found.append(place)
+            todo.extend(self._children.get(place.id, []))
+        return found
+
+    def ancestors(self, place_id: str) -> list[Place]:
+        """Parent first, the root last (a cycle in a hand-edited file stops the walk)."""
+        chain, seen = [], {place_id}
+        current = self.get(self._by_id[place_id].parent) if place_id in self._by_id else None
+        while current is not None and current.id not in seen:
+            chain.append(current)
+            seen.add(current.id)
+            current = self.get(current.parent)
+        return chain
+
+    def handles(self, place_id: str, locations: Iterable[str]) -> bool:
+        """The place handles an item listed for it or one of its direct zones/windows, or — for a
+        zone or window — for the hall it stands in. A village station does not handle its
+        township's items."""
+        chain, current = set(), self.get(place_id)
+        while current is not None and current.id not in chain:
+            chain.add(current.id)
+            inside = current.kind in ("zone", "window")
+            current = self.get(current.parent) if inside else None
+        children = {p.id for p in self._children.get(place_id, [])}
+        return bool(set(locations) & (chain | children))
+
+    def subtree(self, place_id: str) -> set[str]:
+        """The place and every place inside it: an item listed for any of them is on its list."""
+        return {place_id} | {p.id for p in self.descendants(place_id)}
+
+    def nearest(self, origin: Place, candidate_ids: Iterable[str]) -> Place | None:
+        candidates = [self._by_id[i] for i in candidate_ids if i in self._by_id]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda p: distance_km(origin, p))
+
+    def nearby(self, origin: Place) -> list[Place]:
+        """Other service points, by the hierarchy: siblings, then the parent's siblings and the
+        parent, then the rest; zones and windows of other halls are left out (their hall stands for
+        them). Ties are broken by distance."""
+        lineage = [origin.id] + [p.id for p in self.ancestors(origin.id)]
+
+        def closeness(p: Place) -> tuple[int, float]:
+            shared = next((n for n, a in enumerate(lineage) if a == p.parent or a == p.id), len(lineage))
+            return shared, distance_km(origin, p)
+
+        own = {p.id for p in self.descendants(origin.id)} | {origin.id}
+        points = [
+            p
+            for p in self.places
+            if p.id not in own
+            and (p.kind not in ("zone", "window") or p.parent in lineage or p.parent in own)
+        ]
+        return sorted(points, key=closeness)
+
+
+def distance_km(a: Place, b: Place) -> float:
+    """Great-circle distance; places without coordinates are infinitely far."""
+    if a.lat is None or a.lng is None or b.lat is None or b.lng is None:
+        return math.inf
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlng = lat2 - lat1, math.radians(b.lng - a.lng)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlng / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, h)))

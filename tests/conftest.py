@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import uvicorn
 
 from knowledge import IndexWriter, KnowledgeBase, demo_dir, load_embedder, load_sources
+from knowledge.index import KbPaths
 from knowledge.model_build import build_model
+from knowledge.places import load_places, save_places
+from zhiyin.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = Path(os.environ.get("ZHIYIN_MODELS_DIR", ROOT / "models"))
@@ -50,7 +59,49 @@ def demo_kb(tmp_path_factory, embedder, cache_dir) -> KnowledgeBase:
     report = load_sources([demo_dir() / "kb"])
     assert report.ok, report.errors + [(f.path, f.skipped) for f in report.skipped]
     IndexWriter(data, "demo", embedder, cache_dir=cache_dir).ingest(report.sources)
+    save_places(load_places(demo_dir() / "places.yaml"), KbPaths(data, "demo").root / "places.json")
     return KnowledgeBase(data, "demo", embedder)
+
+
+@pytest.fixture(scope="session")
+def demo_settings(demo_kb, models_dir) -> Settings:
+    """Settings of a server over the demo knowledge base and its places (its own database)."""
+    return Settings(
+        data_dir=demo_kb.paths.root.parents[1],
+        kb="demo",
+        models_dir=models_dir,
+        plate_secret="test-plate-secret",
+        rate_limit_per_minute=10_000,
+    )
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """Run ``app`` on a free loopback port in a thread; yields its base url."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the test server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_settings) -> Iterator[str]:
+    """The real app over the demo knowledge base, served over HTTP for the browser."""
+    from zhiyin.app import create_app
+
+    with serve(create_app(demo_settings)) as url:
+        yield url
 
 
 @pytest.fixture
@@ -61,3 +112,23 @@ def cli_env(data_dir, models_dir, cache_dir) -> dict[str, str]:
         ZHIYIN_DATA_DIR=str(data_dir), ZHIYIN_MODELS_DIR=str(models_dir), ZHIYIN_CACHE_DIR=str(cache_dir)
     )
     return env
+
+
+CHROMIUM = os.environ.get("ZHIYIN_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A real headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        yield chromium
+        chromium.close()

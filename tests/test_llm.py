@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
-import uvicorn
+from conftest import serve
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -48,19 +47,9 @@ def fake_llm_app() -> FastAPI:
 
 @pytest.fixture(scope="module")
 def llm_server():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     app = fake_llm_app()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1", app
-    server.should_exit = True
-    thread.join(5)
+    with serve(app) as url:
+        yield f"{url}/v1", app
 
 
 def bot_with(demo_kb, url: str, model: str) -> Assistant:

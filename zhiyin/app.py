@@ -8,13 +8,16 @@ import math
 import threading
 import time
 from collections import deque
+from importlib.resources import files
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import create_engine
+from fastapi.staticfiles import StaticFiles
 
+from doorplate.catalog import ServiceCatalog
 from knowledge import EmbeddingModelError, Hit, KnowledgeBaseError
 from zhiyin import __version__, deps
+from zhiyin.db import shared_engine
 from zhiyin.settings import Settings, get_settings
 
 log = logging.getLogger("zhiyin")
@@ -46,7 +49,7 @@ def chat_service(settings: Settings):
     from assistant.chat import ChatService
     from assistant.sessions import SessionStore
 
-    engine = create_engine(settings.database, pool_pre_ping=True)
+    engine = shared_engine(settings.database)
     return ChatService(
         deps.assistant(settings.kb, settings), SessionStore(engine, settings.session_ttl_minutes)
     )
@@ -60,6 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Government-service guidance, offline by default.",
     )
     app.state.chat = chat_service(settings)
+    app.state.catalog = ServiceCatalog(
+        deps.knowledge_base(settings.kb, settings), deps.place_directory(settings.kb, settings)
+    )
+    app.state.plates = deps.plate_registry(settings)
+    app.state.public_url = settings.public_url.rstrip("/")
     limiter = RateLimiter(settings.rate_limit_per_minute)
 
     @app.middleware("http")
@@ -69,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse(
                 {"detail": f"request body larger than {settings.max_request_bytes} bytes"}, status_code=413
             )
-        if request.url.path.startswith(LIMITED_PATHS):
+        if request.url.path.startswith(LIMITED_PATHS) or "ask" in request.query_params:
             wait = limiter.retry_after(request.client.host if request.client else "unknown")
             if wait:
                 return JSONResponse(
@@ -89,8 +97,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     from assistant.routes import router as chat_router
+    from doorplate.routes import router as doorplate_router
 
     app.include_router(chat_router)
+    app.include_router(doorplate_router)
+    app.mount("/static", StaticFiles(directory=str(files("doorplate") / "static")), name="static")
 
     def kb_or_503(name: str | None):
         try:

@@ -328,6 +328,66 @@ def ask(question: str, kb: str | None, place: str | None) -> None:
 
 
 @main.group()
+def places() -> None:
+    """The places of a knowledge base: halls, zones, windows, township centres, village stations."""
+
+
+@places.command("list")
+@click.option("--kb", default=None, help="Knowledge base name.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a tree.")
+def places_list(kb: str | None, as_json: bool) -> None:
+    """Show the places as a tree (or JSON)."""
+    from zhiyin import deps
+
+    directory = deps.place_directory(kb or get_settings().kb)
+    if not directory.places:
+        fail("no places: ingest a places file first (zhiyin ingest --demo, or --places FILE)", 1)
+    if as_json:
+        click.echo(json.dumps([p.model_dump() for p in directory.places], ensure_ascii=False, indent=1))
+        return
+    for place in directory.places:
+        depth = len(directory.ancestors(place.id))
+        click.echo(f"{'  ' * depth}{place.id:<24} {place.kind:<13} {place.name}")
+
+
+@main.group()
+def plates() -> None:
+    """QR doorplates: export print files, revoke and re-issue codes, scan statistics."""
+
+
+# -- plates export (rendering lives in doorplate/render.py and doorplate/export.py) --
+@plates.command("export")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("plates"),
+    show_default=True,
+    metavar="DIR",
+    help="Folder for the print files and plates.csv.",
+)
+@click.option(
+    "--place", "place_ids", multiple=True, metavar="ID", help="Only this place (repeatable; default: all)."
+)
+@click.option("--kb", default=None, metavar="NAME", help="Knowledge base whose places get plates.")
+def plates_export(out_dir: Path, place_ids: tuple[str, ...], kb: str | None) -> None:
+    """Write an A5 plate (SVG and PDF) and its QR (PNG) per place, and plates.csv."""
+    from doorplate.export import export_plates
+    from zhiyin import deps
+
+    settings = get_settings()
+    directory = deps.place_directory(kb or settings.kb, settings)
+    if not directory.places:
+        fail("no places: ingest a places file first (zhiyin ingest --demo, or --places FILE)")
+    unknown = [place_id for place_id in place_ids if place_id not in directory]
+    if unknown:
+        fail(f"unknown place id: {', '.join(unknown)} (see `zhiyin places list`)")
+    chosen = [directory.get(i) for i in dict.fromkeys(place_ids)] if place_ids else directory.places
+    report = export_plates(chosen, deps.plate_registry(settings), settings.public_url, out_dir)
+    click.echo(f"Exported {report.count} plates to {report.out_dir} in {report.seconds:.1f}s")
+
+
+@main.group()
 def bench() -> None:
     """Benchmarks: external FAQ sets, speed and memory."""
 
@@ -472,6 +532,43 @@ def bench_search(kbs: tuple[str, ...], question_files: tuple[Path, ...], rounds:
                 "max_rss_mb": round(rss_mb),
             },
             indent=1,
+        )
+    )
+
+
+@bench.command("plates")
+@click.option("--count", default=1000, show_default=True, help="How many plates to export.")
+@click.option("--workers", type=int, default=None, help="Rendering processes (default: one per CPU).")
+def bench_plates(count: int, workers: int | None) -> None:
+    """Plates/second of `plates export` for COUNT copies of the demo places, in a temp folder."""
+    import os
+    import secrets
+    import tempfile
+
+    from doorplate.codes import PlateRegistry
+    from doorplate.export import export_plates
+    from knowledge import demo_dir
+    from knowledge.places import load_places
+    from zhiyin.db import create_db_engine
+
+    demo = load_places(demo_dir() / "places.yaml")
+    places = [
+        demo[i % len(demo)].model_copy(update={"id": f"bench-{i + 1:04d}", "parent": None})
+        for i in range(count)
+    ]
+    with tempfile.TemporaryDirectory(prefix="zhiyin-bench-plates-") as tmp:
+        engine = create_db_engine(f"sqlite:///{tmp}/plates.db")
+        registry = PlateRegistry(engine, secrets.token_bytes(32))
+        report = export_plates(places, registry, get_settings().public_url, Path(tmp) / "plates", workers)
+        engine.dispose()
+    click.echo(
+        json.dumps(
+            {
+                "plates": report.count,
+                "workers": workers or os.cpu_count(),
+                "seconds": round(report.seconds, 2),
+                "plates_per_second": round(report.count / report.seconds, 1),
+            }
         )
     )
 

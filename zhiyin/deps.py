@@ -49,3 +49,18 @@ def assistant(kb: str, settings: Settings | None = None):
 
         rewriter = LLMRewriter(s.llm_base_url, s.llm_model, s.llm_api_key, s.llm_timeout_seconds)
     return Assistant(knowledge_base(kb, s), read_saved_places(places_file(kb, s)), rewriter=rewriter)
+
+
+def place_directory(kb: str, settings: Settings | None = None):
+    """The places of knowledge base ``kb`` (saved by ``zhiyin ingest --places/--demo``)."""
+    from knowledge.places import PlaceDirectory, read_saved_places
+
+    return PlaceDirectory(read_saved_places(places_file(kb, settings)))
+
+
+def plate_registry(settings: Settings | None = None):
+    from doorplate.codes import PlateRegistry
+    from zhiyin.db import shared_engine
+
+    s = settings or get_settings()
+    return PlateRegistry(shared_engine(s.database), s.plate_key())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(16_384, ge=1024, description="Larger request bodies are refused (413).")
 
+    public_url: str = Field(
+        "http://localhost:8000",
+        description="Where phones reach this server; plates encode {public_url}/p/{code}.",
+    )
+    plate_secret: SecretStr | None = Field(
+        None,
+        description="Signs plate codes; unset = a random secret kept in {data_dir}/plate-secret. "
+        "Changing it invalidates every printed plate.",
+    )
+
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset = no LLM.")
     llm_model: str | None = Field(None, description="Model name at that endpoint.")
     llm_api_key: str | None = Field(None, description="API key, if the endpoint needs one.")
@@ -42,6 +52,28 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir / 'zhiyin.db'}"
+
+    def plate_key(self) -> bytes:
+        """The plate-signing secret: configured, or made once and kept beside the data."""
+        if self.plate_secret is not None:
+            return self.plate_secret.get_secret_value().encode()
+        path = self.data_dir / "plate-secret"
+        if not path.exists():
+            import os
+            import secrets
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"plate-secret.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+            try:  # first writer wins; a racing process reads the winner's secret
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip().encode()
 
     @property
     def bundled_model_dir(self) -> Path:

@@ -1,0 +1,188 @@
+"""The doorplate's HTTP surface: places API, the phone page a plate opens, guide pages, the kiosk.
+
+Routes are thin: they verify, look up, and render a template; the catalog and registry decide.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from doorplate.catalog import ServiceCatalog, one_time_notice
+from doorplate.codes import PlateRegistry, Verdict, format_code
+from doorplate.render import qr_svg
+from knowledge.chunking import days_text, material_line
+from knowledge.places import Place, distance_km
+
+HOTLINE = "12345"
+PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+ELDER_COOKIE = "zhiyin_elder"
+
+router = APIRouter()
+templates = Jinja2Templates(directory=str(files("doorplate") / "templates"))
+templates.env.globals.update(
+    hotline=HOTLINE, format_code=format_code, days_text=days_text, material_line=material_line, inf=float("inf")
+)
+
+
+def catalog(request: Request) -> ServiceCatalog:
+    found = getattr(request.app.state, "catalog", None)
+    if found is None:
+        raise HTTPException(503, "no knowledge base yet: run zhiyin ingest --demo")
+    return found
+
+
+def registry(request: Request) -> PlateRegistry:
+    return request.app.state.plates
+
+
+Catalog = Annotated[ServiceCatalog, Depends(catalog)]
+Registry = Annotated[PlateRegistry, Depends(registry)]
+
+
+def _page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+    elder = request.cookies.get(ELDER_COOKIE) == "1"
+    return templates.TemplateResponse(
+        request, template, {"elder": elder, "path": request.url.path, **context}, status_code=status
+    )
+
+
+def _place_or_404(cat: ServiceCatalog, place_id: str) -> Place:
+    place = cat.directory.get(place_id)
+    if place is None:
+        raise HTTPException(404, f"no place {place_id}")
+    return place
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+@router.get("/api/places")
+def list_places(cat: Catalog) -> list[dict]:
+    """Every place with the item ids handled there (or anywhere inside it)."""
+    return [cat.place_summary(p) for p in cat.directory.places]
+
+
+@router.get("/api/places/{place_id}")
+def get_place(place_id: str, cat: Catalog) -> dict:
+    return cat.place_summary(_place_or_404(cat, place_id))
+
+
+# -- the phone page ------------------------------------------------------------------------------
+@router.get("/p/{code}", response_class=HTMLResponse)
+def phone_page(
+    request: Request,
+    code: str,
+    cat: Catalog,
+    plates: Registry,
+    q: str = Query("", max_length=100, description="filter the items by name"),
+    session: str | None = Query(None, max_length=64, pattern=r"^[0-9a-f-]+$"),
+    ask: str = Query("", max_length=1000, description="a question, when the page is used without JavaScript"),
+) -> HTMLResponse:
+    verdict = plates.verify(code[:40])
+    place = cat.directory.get(verdict.place_id) if verdict.ok else None
+    if verdict.ok and place is None:  # issued for a place since removed from the places file
+        verdict = Verdict(verdict.code, "unknown", verdict.place_id)
+    if not request.query_params:  # a scan opens the bare url; searching and asking are not scans
+        plates.record_scan(verdict)
+    if place is None:
+        return _page(request, "warning.html", status=404)
+    chat = request.app.state.chat
+    if ask.strip():
+        session, _, _ = chat.chat(ask, session, place.id)
+    history = chat.history(session) if session else []
+    return _page(
+        request,
+        "place.html",
+        place=place,
+        code=verdict.code,
+        parent=cat.directory.get(place.parent),
+        children=cat.directory.children(place.id),
+        themes=cat.themes_at(place.id, q),
+        q=q,
+        online=[g for g in cat.items_at(place.id) if g.online_url][:6],
+        nearby=cat.directory.nearby(place)[:8],
+        distance_km=distance_km,
+        session=session if history else None,
+        history=history,
+    )
+
+
+@router.get("/g/{guide_id}", response_class=HTMLResponse)
+def guide_page(
+    request: Request,
+    guide_id: str,
+    cat: Catalog,
+    place: str | None = Query(None, pattern=PLACE_ID),
+) -> HTMLResponse:
+    guide = cat.guide(guide_id)
+    if guide is None:
+        raise HTTPException(404, f"no guide {guide_id}")
+    here = cat.directory.get(place)
+    return _page(
+        request,
+        "guide.html",
+        guide=guide,
+        place=here,
+        windows=cat.windows_for(guide, here),
+        code=request.app.state.plates.active(here.id) if here else None,
+    )
+
+
+@router.get("/g/{guide_id}/notice.txt")
+def notice_text(guide_id: str, cat: Catalog, place: str | None = Query(None, pattern=PLACE_ID)) -> Response:
+    guide = cat.guide(guide_id)
+    if guide is None:
+        raise HTTPException(404, f"no guide {guide_id}")
+    text = one_time_notice(guide, cat.windows_for(guide, cat.directory.get(place)))
+    filename = quote(f"一次性告知单-{guide.name}.txt")
+    return Response(
+        text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
+
+
+@router.get("/elder")
+def elder_mode(on: bool = True, next: str = Query("/", max_length=300)) -> RedirectResponse:
+    """长辈模式 without JavaScript: set the remembered choice and go back."""
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(ELDER_COOKIE, "1" if on else "0", max_age=365 * 86400, samesite="lax")
+    return response
+
+
+# -- the kiosk -----------------------------------------------------------------------------------
+@router.get("/kiosk", response_class=HTMLResponse)
+def kiosk(request: Request, cat: Catalog, place: str = Query(..., pattern=PLACE_ID)) -> HTMLResponse:
+    hall = _place_or_404(cat, place)
+    top = [g for theme in cat.themes_at(hall.id) for g in theme.guides]
+    return _page(request, "kiosk.html", place=hall, top=_top_items(top, 8))
+
+
+@router.get("/kiosk/continue.svg")
+def continue_qr(
+    request: Request,
+    cat: Catalog,
+    plates: Registry,
+    place: str = Query(..., pattern=PLACE_ID),
+    session: str = Query(..., max_length=64, pattern=r"^[0-9a-f-]+$"),
+) -> Response:
+    """A QR that opens this place's phone page with the kiosk conversation."""
+    _place_or_404(cat, place)
+    url = f"{request.app.state.public_url}/p/{plates.issue(place)}?session={quote(session)}"
+    return Response(qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+def _top_items(guides: list, n: int) -> list:
+    """One item per theme first, so the kiosk's buttons cover the hall's range."""
+    picked, seen = [], set()
+    for g in guides:
+        if g.category not in seen:
+            picked.append(g)
+            seen.add(g.category)
+    picked += [g for g in guides if g not in picked]
+    return picked[:n]

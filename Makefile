@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install
+.PHONY: demo test install system-packages
 install: $(BIN)/.installed
 
 $(BIN)/.installed: pyproject.toml
@@ -17,7 +17,10 @@ demo: install
 	$(BIN)/zhiyin ingest --demo
 	$(BIN)/zhiyin serve --host 0.0.0.0 --port 8000
 
-test: install
+system-packages:
+	./scripts/system-packages
+
+test: install system-packages
 	$(BIN)/zhiyin model build
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q

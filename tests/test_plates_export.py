@@ -167,3 +167,25 @@ def test_cli_export_needs_places_and_known_ids(run_cli, data_dir, places, tmp_pa
         "yc-taoxi.pdf",
         "yc-taoxi.svg",
     ]
+
+
+def test_cli_revoke_reissue_and_stats(run_cli, data_dir, places, tmp_path):
+    save_places(places, deps.places_file("default", Settings(data_dir=data_dir)))
+    out = tmp_path / "out"
+    assert run_cli("plates", "export", "--place", "yc-taoxi", "--out", str(out)).exit_code == 0
+    [old] = read_csv(out)
+
+    assert "no scans" in run_cli("plates", "stats").stdout
+    registry = deps.plate_registry(Settings(data_dir=data_dir))
+    registry.record_scan(registry.verify(old["code"]))
+    registry.record_scan(registry.verify("AAAAAAAAAAAA"))
+    table = run_cli("plates", "stats").stdout
+    assert old["code"] in table and "yc-taoxi" in table and "forged" in table and "suspicious" in table
+
+    revoked = run_cli("plates", "revoke", "yc-taoxi", "--reissue")
+    assert revoked.exit_code == 0 and f"revoked {old['code']}" in revoked.stdout
+    assert registry.verify(old["code"]).outcome == "revoked"
+    run_cli("plates", "export", "--place", "yc-taoxi", "--out", str(out))
+    [new] = read_csv(out)
+    assert new["code"] != old["code"] and registry.verify(new["code"]).ok
+    assert run_cli("plates", "revoke", "yc-nowhere").exit_code == 1

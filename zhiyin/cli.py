@@ -387,6 +387,47 @@ def plates_export(out_dir: Path, place_ids: tuple[str, ...], kb: str | None) -> 
     click.echo(f"Exported {report.count} plates to {report.out_dir} in {report.seconds:.1f}s")
 
 
+@plates.command("revoke")
+@click.argument("place_id")
+@click.option("--reissue", is_flag=True, help="Issue a new code at once (then export and print it).")
+def plates_revoke(place_id: str, reissue: bool) -> None:
+    """Stop PLACE_ID's printed plate from working: scans of it then show the fraud warning."""
+    from zhiyin import deps
+
+    registry = deps.plate_registry()
+    revoked = registry.revoke(place_id)
+    if not revoked and not reissue:
+        fail(f"{place_id} has no active plate", 1)
+    for code in revoked:
+        click.echo(f"revoked {code} ({place_id})")
+    if reissue:
+        code = registry.issue(place_id)
+        click.echo(f"issued {code} ({place_id}): run zhiyin plates export --place {place_id} to print it")
+
+
+@plates.command("stats")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(min=1), help="How far back.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON rows instead of a table.")
+def plates_stats(days: int, as_json: bool) -> None:
+    """Scans per plate and day; forged, unknown and revoked codes are counted as suspicious."""
+    import datetime as dt
+
+    from zhiyin import deps
+
+    rows = deps.plate_registry().stats(since=dt.date.today() - dt.timedelta(days=days - 1))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        click.echo(f"no scans in the last {days} days")
+        return
+    click.echo(f"{'day':<10}  {'code':<14}  {'place':<22}  {'outcome':<8}  scans")
+    for r in rows:
+        flag = "" if r["outcome"] == "ok" else "  ← suspicious"
+        code = r["code"] or "(malformed)"
+        click.echo(f"{r['day']:<10}  {code:<14}  {r['place_id'] or '-':<22}  {r['outcome']:<8}  {r['scans']:>5}{flag}")
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks: external FAQ sets, speed and memory."""

@@ -70,7 +70,7 @@ class ServiceCatalog:
     def place_summary(self, place: Place) -> dict:
         """The place as ``GET /api/places`` shows it."""
         return {
-            **place.model_dump(),
+            **place.model_dump(mode="json"),
             "items": [g.id for g in self.items_at(place.id)],
             "children": [p.id for p in self.directory.children(place.id)],
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import secrets
 import xml.etree.ElementTree as ET
@@ -189,3 +190,14 @@ def test_cli_revoke_reissue_and_stats(run_cli, data_dir, places, tmp_path):
     [new] = read_csv(out)
     assert new["code"] != old["code"] and registry.verify(new["code"]).ok
     assert run_cli("plates", "revoke", "yc-nowhere").exit_code == 1
+
+
+def test_cli_lists_places_as_a_tree(run_cli, data_dir, places):
+    assert run_cli("places", "list").exit_code == 1  # nothing ingested yet: says so
+    save_places(places, deps.places_file("default", Settings(data_dir=data_dir)))
+    lines = run_cli("places", "list").stdout.splitlines()
+    assert len(lines) == 22
+    assert lines[0].startswith("yc-center ") and "云川市政务服务中心" in lines[0]
+    assert lines[1].startswith("  yc-center-a ")  # a zone, indented under its hall
+    listed = json.loads(run_cli("places", "list", "--json").stdout)
+    assert [p["id"] for p in listed] == [p.id for p in places]

@@ -343,7 +343,7 @@ def places_list(kb: str | None, as_json: bool) -> None:
     if not directory.places:
         fail("no places: ingest a places file first (zhiyin ingest --demo, or --places FILE)", 1)
     if as_json:
-        click.echo(json.dumps([p.model_dump() for p in directory.places], ensure_ascii=False, indent=1))
+        click.echo(json.dumps([p.model_dump(mode="json") for p in directory.places], ensure_ascii=False, indent=1))
         return
     for place in directory.places:
         depth = len(directory.ancestors(place.id))

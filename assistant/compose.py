@@ -6,6 +6,9 @@ summary of the rest, the online link and how to book. Documents and FAQ rows are
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from knowledge.chunking import days_text, material_line
 from knowledge.models import Guide, Hit, Source
 from knowledge.text import normalise
@@ -113,19 +116,19 @@ SECTION = {
 }
 
 
-def _one_time_notice(g: Guide, aspect: str) -> str:
+def _one_time_notice(g: Guide, asked: set[str]) -> str:
     """一次性告知: the rest of what a visitor needs, in one line."""
     parts = []
-    if aspect != "materials" and g.materials:
+    if "materials" not in asked and g.materials:
         names = "、".join(m.name for m in g.materials[:6]) + ("等" if len(g.materials) > 6 else "")
         parts.append(f"材料：{names}")
-    if aspect != "time" and (t := days_text(g.promised_days)):
+    if "time" not in asked and (t := days_text(g.promised_days)):
         parts.append(f"承诺时限{t}")
-    if aspect != "fee" and g.fee:
+    if "fee" not in asked and g.fee:
         parts.append(f"收费：{g.fee}")
-    if aspect not in ("location", "hours", "phone") and g.window:
+    if not asked & {"location", "hours", "phone"} and g.window:
         parts.append(f"窗口：{g.window}")
-    if aspect != "online" and g.online_url:
+    if "online" not in asked and g.online_url:
         parts.append(f"网办：{g.online_url}")
     return "一次性告知：" + "；".join(parts) + "。" if parts else ""
 
@@ -170,8 +173,9 @@ def compose_guide(
     bundle_names: list[str] | None = None,
     matched: Hit | None = None,
     question: str = "",
+    also: Sequence[str] = (),
 ) -> str:
-    text = _compose_guide(g, aspect, bundle_names)
+    text = _compose_guide(g, aspect, bundle_names, also)
     if (
         matched is not None
         and matched.section != "overview"
@@ -180,10 +184,70 @@ def compose_guide(
         text += f"\n指南中与您的问题最相关的内容：\n{_passage(matched)}"
     elif question and (faq := matching_faq(g, question)) and faq not in text:
         text += f"\n常见问题：\n{faq}"
+    if question and (quoted := evidence(g, question, text, {aspect, *also})):
+        text += "\n指南原文还写明：" + "；".join(quoted) + "。"
     return text
 
 
-def _compose_guide(g: Guide, aspect: str, bundle_names: list[str] | None = None) -> str:
+# Characters that carry no topic on their own: a pair of them ("什么", "可以", "办理") says
+# nothing about which sentence of a guide answers the question.
+_FUNCTION_CHARS = set("的了吗呢吧啊呀么是不要能可以会该怎什哪多少几个还有没都就也在和与或及我你他她它们这那些请问办理申需想去到给让把被从对为")
+
+
+def _guide_sentences(g: Guide) -> list[str]:
+    texts = [*g.conditions, *g.steps, *(m.note for m in g.materials if m.note), g.scope, g.window, g.hours]
+    texts += [pair.a for pair in g.faq]
+    sentences = []
+    for text in texts:
+        for piece in re.split(r"[。；;！!？?\n]", text or ""):
+            piece = piece.strip(" ，,、：:")
+            if 4 <= len(piece) <= 120:
+                sentences.append(piece)
+    return sentences
+
+
+# What a sentence about an aspect looks like: a time question wants the sentences with a duration
+# or a date in them, wherever the guide put them (a 公告期 in the conditions, 6月上旬 in the steps).
+ASPECT_CUES = {
+    "time": re.compile(r"\d+\s*(?:个)?(?:工作日|日|天|小时|个月|月|年)|[上中下]旬|期满|之日起|当场|即办"),
+    "online": re.compile(r"app|小程序|公众号|网站|平台|网上办事大厅", re.IGNORECASE),  # how: the channel
+    "booking": re.compile(r"预约|取号|排号|叫号"),
+    "fee": re.compile(r"\d+(?:\.\d+)?\s*元|免费|不收费|费用"),
+    "steps": re.compile(r"先|再|然后|之后|挂失|提交|领取|申请"),
+}
+
+
+def evidence(g: Guide, question: str, shown: str, asked_aspects: set[str] = frozenset(), limit: int = 2) -> list[str]:
+    """The guide's own sentences that answer the question and that the answer does not show yet:
+    those sharing the most topic-bearing character pairs with the question (beyond the item's
+    name), and those that speak to what was asked (a duration for a time question …)."""
+    asked = {
+        pair
+        for pair in _bigrams(question) - _bigrams(g.name)
+        if not (pair[0] in _FUNCTION_CHARS and pair[1] in _FUNCTION_CHARS) and all(c.strip() for c in pair)
+    }
+    cues = [ASPECT_CUES[a] for a in asked_aspects if a in ASPECT_CUES]
+    if not asked and not cues:
+        return []
+    present = _squash(shown)
+    scored = []
+    for sentence in dict.fromkeys(_guide_sentences(g)):
+        if _squash(sentence) in present:
+            continue
+        overlap = len(asked & _bigrams(sentence))
+        on_aspect = any(cue.search(sentence) for cue in cues)
+        if overlap >= 2 or on_aspect:
+            scored.append((-(overlap + 2 * on_aspect), len(sentence), sentence))
+    return [sentence for _, _, sentence in sorted(scored)[:limit]]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", normalise(text))
+
+
+def _compose_guide(
+    g: Guide, aspect: str, bundle_names: list[str] | None = None, also: Sequence[str] = ()
+) -> str:
     lines = [f"【{g.name}】"]
     if g.bundle:
         names = "、".join(bundle_names or g.bundle)
@@ -195,13 +259,19 @@ def _compose_guide(g: Guide, aspect: str, bundle_names: list[str] | None = None)
         if g.conditions:
             lines.append("受理条件：" + "；".join(g.conditions) + "。")
         lines += _materials(g) + _time(g) + _fee(g) + _where(g)
+        if g.steps:
+            lines += _steps(g)
         if g.online_url:
             lines += _online(g)
         if g.promise:
             lines.append("本事项实行告知承诺制，部分证明可用承诺书代替。")
         return "\n".join(lines)
     lines += SECTION[aspect](g)
-    notice = _one_time_notice(g, aspect)
+    for extra in also:  # further aspects the question asks about, each once
+        section = SECTION.get(extra)
+        if section is not None and section is not SECTION[aspect]:
+            lines += [line for line in section(g) if line not in lines]
+    notice = _one_time_notice(g, {aspect, *also})
     if notice:
         lines.append(notice)
     return "\n".join(lines)
@@ -215,10 +285,15 @@ def _passage(hit: Hit) -> str:
 
 
 def compose_source(
-    source: Source, hit: Hit | None, aspect: str, bundle_names: list[str] | None = None, question: str = ""
+    source: Source,
+    hit: Hit | None,
+    aspect: str,
+    bundle_names: list[str] | None = None,
+    question: str = "",
+    also: Sequence[str] = (),
 ) -> str:
     if source.guide is not None:
-        return compose_guide(source.guide, aspect, bundle_names, hit, question)
+        return compose_guide(source.guide, aspect, bundle_names, hit, question, also)
     if source.faq is not None:
         return f"{source.faq.answer}\n（摘自常见问题：{source.faq.question}）"
     doc = source.document

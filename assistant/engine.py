@@ -186,17 +186,20 @@ class Assistant:
             # the previous turn found nothing certain: read this one together with it
             hits = self.kb.search(f"{state.last_question} {message}", k=self.search_depth)
         region = self.foreign_region(u.text)
-        decision = decide(hits, u.language, self.kb.known_share(u.residual or u.text), None, region)
+        decision = decide(
+            hits, u.language, self.kb.known_share(u.residual or u.text), None, region, question=u.text
+        )
         if decision.kind == "decline":
             reply = self._decline(decision, u, state, place_obj, region)
             reply.ranked = [h.id for h in hits]
             return reply
         if decision.kind == "clarify":
             return self._clarify(decision, u, aspect, state, hits)
-        top = hits[0]
+        top = decision.choices[0] if decision.choices else hits[0]  # the sibling the question named
         source = self.kb.get(top.id)
         assert source is not None
-        return self._answer(source, top, aspect, u, state, [h.id for h in hits], place_obj)
+        ranked = [top.id, *[h.id for h in hits if h.id != top.id]]
+        return self._answer(source, top, aspect, u, state, ranked, place_obj)
 
     def _follow_up(
         self, focus: Source, message: str, u: Understanding, state: ConversationState, place: Place | None
@@ -273,7 +276,8 @@ class Assistant:
         if source.guide and source.guide.bundle:
             parts = [(b, self.kb.get(b)) for b in source.guide.bundle]
             bundle_names = [part.title if part else b for b, part in parts]
-        text = compose_source(source, hit, aspect, bundle_names, u.text)
+        also = [a for a in u.also if a != aspect] if u.aspect_explicit else []
+        text = compose_source(source, hit, aspect, bundle_names, u.text, also)
         guide_source = (
             source
             if source.guide

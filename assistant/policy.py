@@ -78,12 +78,29 @@ def family_choices(hits: list[Hit]) -> list[Hit]:
     return [top, *tied] if tied else []
 
 
+def _pairs(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def named_choice(question: str, choices: list[Hit]) -> Hit | None:
+    """The one family member whose own part of the name the question uses ("大赛" picks
+    优秀创业项目资助核发（大赛选拔项目落地资助） among its siblings), if exactly one."""
+    asked = _pairs(question)
+    own = []
+    for n, choice in enumerate(choices):
+        others = set().union(*(_pairs(c.title) for m, c in enumerate(choices) if m != n))
+        own.append(len((_pairs(choice.title) - others) & asked))
+    named = [c for c, score in zip(choices, own, strict=True) if score]
+    return named[0] if len(named) == 1 else None
+
+
 def decide(
     hits: list[Hit],
     language: str,
     known_share: float,
     guard_kind: str | None = None,
     other_region: str | None = None,
+    question: str = "",
 ) -> Decision:
     if guard_kind:
         return Decision("decline", guard_kind)
@@ -93,5 +110,8 @@ def decide(
         return Decision("decline", "no_match")
     choices = family_choices(hits)
     if choices:
-        return Decision("clarify", choices=choices)
+        named = named_choice(question, choices) if question else None
+        if named is None:
+            return Decision("clarify", choices=choices)
+        return Decision("answer", choices=[named])
     return Decision("answer")

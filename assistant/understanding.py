@@ -7,7 +7,7 @@ Everything here is pure and table-driven: the word lists are data in ``assistant
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -50,6 +50,7 @@ class Understanding:
     aspect: str  # one of ASPECTS
     aspect_explicit: bool  # the question itself named the aspect
     residual: str  # what is left once aspect words and fillers are removed
+    also: list[str] = field(default_factory=list)  # further aspects the same question asks about
 
 
 @lru_cache(maxsize=1)
@@ -73,14 +74,21 @@ def _english_hit(word: str, text: str) -> bool:
     return re.search(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])", text) is not None
 
 
-def detect_aspect(text: str, language: str) -> str | None:
+def detect_aspects(text: str, language: str) -> list[str]:
+    """Every aspect the question asks about, the most specific first ("要跑几趟？冷静期多少天" asks two)."""
+    found = []
     for aspect, (zh_words, en_words) in _aspect_words().items():
         if language == "en":
             if any(_english_hit(w, text) for w in en_words):
-                return aspect
+                found.append(aspect)
         elif any(w in text for w in zh_words):
-            return aspect
-    return None
+            found.append(aspect)
+    return found
+
+
+def detect_aspect(text: str, language: str) -> str | None:
+    found = detect_aspects(text, language)
+    return found[0] if found else None
 
 
 def strip_aspect_words(text: str) -> str:
@@ -94,7 +102,8 @@ def strip_aspect_words(text: str) -> str:
 def understand(question: str) -> Understanding:
     text = normalise(question)
     language = language_of(question)
-    aspect = detect_aspect(text, language)
+    aspects = detect_aspects(text, language)
+    aspect = aspects[0] if aspects else None
     residual = strip_aspect_words(text) if language == "zh" else re.sub(r"[^a-z]+", " ", text).strip()
     return Understanding(
         text=text,
@@ -102,6 +111,7 @@ def understand(question: str) -> Understanding:
         aspect=aspect or "general",
         aspect_explicit=aspect is not None,
         residual=residual,
+        also=aspects[1:],
     )
 
 

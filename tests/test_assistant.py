@@ -197,3 +197,34 @@ def test_the_guides_own_faq_answers_a_detail_question(bot):
     assert matching_faq(g, "今天天气怎么样") is None
     reply = bot.reply(f"临时居民身份证：{pair.q}")
     assert reply.sources[0].id == "990100-GA-0004" and pair.a in reply.answer
+
+
+def test_a_question_with_two_aspects_gets_both(bot):
+    reply = bot.reply("协议离婚要跑几趟？要交钱吗")
+    assert reply.sources[0].id == "990100-MZ-0002"
+    assert "最多跑2次" in reply.answer and "收费标准：不收费" in reply.answer
+    assert "收费：" not in reply.answer.split("一次性告知")[-1]  # not repeated in the summary
+
+
+def test_the_guides_own_sentence_that_answers_a_detail_is_quoted(bot):
+    # the 3-month window sits in the conditions; a time question still gets it
+    reply = bot.reply("身份证快到期了，最早提前多久可以去换新的？")
+    assert reply.sources[0].id == "990100-GA-0002"
+    assert "将在3个月内期满" in reply.answer
+    # an online question learns which app, not only the link
+    reply = bot.reply("驾驶证到期换证能在手机上弄吗？")
+    assert "交管12123" in reply.answer
+
+
+def test_a_question_that_names_one_sibling_is_not_asked_back():
+    def hit(i: str, title: str, score: float) -> Hit:
+        return Hit(id=i, kind="guide", title=title, section="overview", text=title, score=score, dense=0.95)
+
+    siblings = [
+        hit("a", "优秀创业项目资助核发（落地注册项目资助）", 3.0),
+        hit("b", "优秀创业项目资助核发（社会征集项目资助）", 2.95),
+        hit("c", "优秀创业项目资助核发（大赛选拔项目落地资助）", 2.9),
+    ]
+    assert decide(siblings, "zh", 1.0, question="想申请优秀创业项目资助").kind == "clarify"
+    named = decide(siblings, "zh", 1.0, question="我们拿了创业大赛第二名，想申请资助")
+    assert named.kind == "answer" and named.choices[0].id == "c"

@@ -27,7 +27,7 @@ from assistant.compose import (
 )
 from assistant.guards import guard
 from assistant.llm import LLMRewriter, key_facts
-from assistant.policy import DENSE_SURE, Decision, decide
+from assistant.policy import DENSE_SURE, Decision, decide, prefer_named
 from assistant.understanding import Understanding, chinese_terms, is_follow_up, picked_choice, understand
 from knowledge import KnowledgeBase
 from knowledge.models import Hit, Source
@@ -176,7 +176,7 @@ class Assistant:
         focus = self.kb.get(state.focus) if state.focus else None
         if focus is not None and state.last_question and is_follow_up(u):
             return self._follow_up(focus, message, u, state, place_obj)  # no search needed
-        hits = self._search(message, u, state)
+        hits = prefer_named(u.text, self._search(message, u, state))
         aspect = u.aspect
         if not u.aspect_explicit and state.focus and len(u.residual) <= 8 and state.aspect:
             aspect = state.aspect  # "那离婚呢" after "结婚要带啥" asks about materials too

@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import yaml
 
 from knowledge.models import Hit
 
@@ -26,6 +30,7 @@ DENSE_SURE = {"zh": 0.90, "en": 0.86}
 MIN_KNOWN_SHARE = 0.5  # of the question's content words, in the weak band
 CLARIFY_MARGIN = 0.25  # fused-score difference under which two family members are "tied"
 FAMILY_COMMON = 4  # characters two names must share to be one family
+SIBLING_MARGIN = 1.0  # how far behind a sibling the question names may be and still be preferred
 
 _PAREN = re.compile(r"[（(][^）)]*[）)]")
 
@@ -82,16 +87,67 @@ def _pairs(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def named_choice(question: str, choices: list[Hit]) -> Hit | None:
-    """The one family member whose own part of the name the question uses ("大赛" picks
-    优秀创业项目资助核发（大赛选拔项目落地资助） among its siblings), if exactly one."""
-    asked = _pairs(question)
+@lru_cache(maxsize=1)
+def _stages() -> dict[str, tuple[list[str], list[str]]]:
+    data = yaml.safe_load(resources.files("assistant").joinpath("data/intents.yaml").read_text(encoding="utf-8"))
+    return {stage: (spec["asks"], spec["names"]) for stage, spec in data.items()}
+
+
+def asked_stages(question: str) -> set[str]:
+    """The stages of an item's life the question speaks of (first time, lost, renew, …)."""
+    return {stage for stage, (asks, _) in _stages().items() if any(w in question for w in asks)}
+
+
+def named_stages(title: str) -> set[str]:
+    return {stage for stage, (_, names) in _stages().items() if any(w in title for w in names)}
+
+
+def _named_scores(question: str, choices: list[Hit]) -> list[int]:
+    """How strongly the question names each family member: the character pairs of the member's
+    own part of the name that the question uses (only when it uses one member's alone: "这算换领还是
+    补领" names both), and the stage of life it asks about."""
+    asked, stages = _pairs(question), asked_stages(question)
     own = []
     for n, choice in enumerate(choices):
         others = set().union(*(_pairs(c.title) for m, c in enumerate(choices) if m != n))
         own.append(len((_pairs(choice.title) - others) & asked))
-    named = [c for c, score in zip(choices, own, strict=True) if score]
-    return named[0] if len(named) == 1 else None
+    if sum(1 for score in own if score) > 1:
+        return [0] * len(choices)  # several named: the question itself is torn between them
+    scores = []
+    for choice, score in zip(choices, own, strict=True):
+        if stages:
+            named = named_stages(choice.title)
+            score += 2 * len(named & stages) - 2 * bool(named - stages)
+        scores.append(score)
+    return scores
+
+
+def named_choice(question: str, choices: list[Hit]) -> Hit | None:
+    """The family member the question names ("大赛" picks 优秀创业项目资助核发（大赛选拔项目落地资助）,
+    "第一次" picks 首次申领 over 补领), if one stands out."""
+    scores = _named_scores(question, choices)
+    best = max(scores)
+    if best <= 0 or scores.count(best) > 1:
+        return None
+    return choices[scores.index(best)]
+
+
+def prefer_named(question: str, hits: list[Hit]) -> list[Hit]:
+    """Move the sibling the question names to the front, when it is close behind the best hit."""
+    if len(hits) < 2 or hits[0].kind != "guide":
+        return hits
+    top = hits[0]
+    family = [top] + [
+        h
+        for h in hits[1:5]
+        if h.kind == "guide" and top.score - h.score <= SIBLING_MARGIN and same_family(top.title, h.title)
+    ]
+    if len(family) < 2:
+        return hits
+    named = named_choice(question, family)
+    if named is None or named is top:
+        return hits
+    return [named, *[h for h in hits if h is not named]]
 
 
 def decide(

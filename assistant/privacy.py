@@ -31,3 +31,23 @@ def mask(text: str, keep_landlines: bool = True) -> str:
     if not keep_landlines:
         text = _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(2)[-2:]}", text)
     return _NAME_INTRO.sub(lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}", text)
+
+
+def mask_name(name: str) -> str:
+    """A name as staff views show it: 张三 → 张*, 张三丰 → 张*丰, 欧阳娜娜 → 欧**娜."""
+    name = " ".join(name.split())
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: the network prefix and the last four digits, as printed on receipts."""
+    digits = "".join(c for c in phone if c.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):  # +86 country code
+        digits = digits[2:]
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]

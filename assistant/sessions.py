@@ -60,7 +60,9 @@ class SessionStore:
     def __init__(self, engine: Engine, ttl_minutes: int = 30):
         self.engine = engine
         self.ttl = dt.timedelta(minutes=ttl_minutes)
-        Base.metadata.create_all(engine)
+        from zhiyin.db import migrate  # the schema comes from the migrations, never create_all
+
+        migrate(engine)
 
     def load(self, session_id: str | None, place: str | None) -> tuple[str, ConversationState]:
         with Session(self.engine) as db:

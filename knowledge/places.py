@@ -14,7 +14,7 @@ The file format (``knowledge/demo/places.yaml`` is an example)::
         phone: 0999-1234567
         description: …             # optional
         video_help: https://…      # optional
-        booking: true              # optional: appointments can be booked here
+        booking: true              # optional: appointments here (structured: knowledge/booking_config.py)
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from knowledge.booking_config import BookingConfig, booking_from_place_record
 
 PlaceKind = Literal["hall", "zone", "window", "district_hall", "township", "village"]
 
@@ -45,7 +47,15 @@ class Place(BaseModel):
     phone: str | None = None
     description: str | None = None
     video_help: str | None = None
-    booking: bool = False
+    booking: BookingConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _booking_shorthand(cls, data):
+        # `booking: true` in older files and hand-edited ones: the defaults, with the place's hours
+        if isinstance(data, dict) and isinstance(data.get("booking"), bool):
+            data = {**data, "booking": booking_from_place_record(data["booking"], data.get("hours"))}
+        return data
 
 
 class PlacesError(ValueError):
@@ -82,7 +92,7 @@ def load_places(path: Path) -> list[Place]:
 def save_places(places: list[Place], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps([p.model_dump() for p in places], ensure_ascii=False, indent=1))
+    tmp.write_text(json.dumps([p.model_dump(mode="json") for p in places], ensure_ascii=False, indent=1))
     tmp.replace(path)
 
 

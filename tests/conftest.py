@@ -132,3 +132,49 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+# -- databases: the booking and queue tests run on SQLite and on a real PostgreSQL ---------------
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """ZHIYIN_TEST_POSTGRES_URL (a server where databases may be created), or a temporary cluster."""
+    given = os.environ.get("ZHIYIN_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    from eval.pg_cluster import PostgresUnavailable, TempPostgres
+
+    try:
+        cluster = TempPostgres(durable=False).start()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"the booking and queue tests need PostgreSQL: {exc}")
+    try:
+        yield cluster.url()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A new, empty database of each kind (not yet migrated)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'zhiyin.db'}"
+        return
+    import secrets
+
+    from eval.pg_cluster import create_database, drop_database
+
+    server, name = request.getfixturevalue("postgres_server"), f"test_{secrets.token_hex(6)}"
+    yield create_database(server, name)
+    drop_database(server, name)
+
+
+@pytest.fixture
+def db_engine(db_url):
+    """An engine on a new database at the newest migration."""
+    from zhiyin.db import create_db_engine, migrate
+
+    engine = create_db_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()

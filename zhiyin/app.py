@@ -14,10 +14,13 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from doorplate.booking import BookingError, BookingService
 from doorplate.catalog import ServiceCatalog
+from doorplate.queue import QueueService
+from doorplate.staff import StaffDirectory
 from knowledge import EmbeddingModelError, Hit, KnowledgeBaseError
 from zhiyin import __version__, deps
-from zhiyin.db import shared_engine
+from zhiyin.db import prepare_database, shared_engine
 from zhiyin.settings import Settings, get_settings
 
 log = logging.getLogger("zhiyin")
@@ -57,6 +60,7 @@ def chat_service(settings: Settings):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    engine = prepare_database(settings.database)  # the schema at the newest migration before anything runs
     app = FastAPI(
         title="智引 Zhiyin",
         version=__version__,
@@ -68,6 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.plates = deps.plate_registry(settings)
     app.state.public_url = settings.public_url.rstrip("/")
+    app.state.bookings = BookingService(engine, app.state.catalog, settings.booking_key())
+    app.state.queue = QueueService(engine, app.state.bookings)
+    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    app.state.staff = StaffDirectory(engine, admin_token)
     limiter = RateLimiter(settings.rate_limit_per_minute)
 
     @app.middleware("http")
@@ -97,10 +105,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     from assistant.routes import router as chat_router
+    from doorplate.booking_routes import booking_error
+    from doorplate.booking_routes import router as booking_router
     from doorplate.routes import router as doorplate_router
 
     app.include_router(chat_router)
     app.include_router(doorplate_router)
+    app.include_router(booking_router)
+    app.add_exception_handler(BookingError, booking_error)
     app.mount("/static", StaticFiles(directory=str(files("doorplate") / "static")), name="static")
 
     def kb_or_503(name: str | None):

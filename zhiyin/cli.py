@@ -428,6 +428,64 @@ def plates_stats(days: int, as_json: bool) -> None:
         click.echo(f"{r['day']:<10}  {code:<14}  {r['place_id'] or '-':<22}  {r['outcome']:<8}  {r['scans']:>5}{flag}")
 
 
+@main.group("db")
+def db_group() -> None:
+    """The database: SQLite in the data folder, or ZHIYIN_DATABASE_URL (e.g. PostgreSQL)."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the newest migration (the server also does it at start)."""
+    from zhiyin.db import head_revision, prepare_database, schema_revision
+
+    settings = get_settings()
+    engine = prepare_database(settings.database)
+    where = engine.url.render_as_string(hide_password=True)
+    click.echo(f"{where}: at migration {schema_revision(engine)} (newest {head_revision()})")
+
+
+@main.group()
+def staff() -> None:
+    """Clerk tokens for the staff endpoints (call next, boards); the admin token is ZHIYIN_ADMIN_TOKEN."""
+
+
+def _staff_directory():
+    from doorplate.staff import StaffDirectory
+    from zhiyin.db import prepare_database
+
+    return StaffDirectory(prepare_database(get_settings().database))
+
+
+@staff.command("add")
+@click.argument("name")
+@click.option("--place", "place_id", default=None, help="Bind the token to this hall (its id).")
+@click.option("--window", default=None, help="Bind the token to this window (e.g. A05): it may call only there.")
+def staff_add(name: str, place_id: str | None, window: str | None) -> None:
+    """Make a token for clerk NAME and print it once (only its hash is kept)."""
+    try:
+        token = _staff_directory().add(name, place_id, window)
+    except ValueError as exc:
+        fail(str(exc), 1)
+    click.echo(token)
+    click.echo("Give this token to the clerk now: it cannot be shown again.", err=True)
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """Clerks with an active token."""
+    for row in _staff_directory().list():
+        click.echo(f"{row['name']:<20} place {row['place_id'] or '*':<16} window {row['window'] or '*'}")
+
+
+@staff.command("revoke")
+@click.argument("name")
+def staff_revoke(name: str) -> None:
+    """Revoke clerk NAME's token."""
+    if not _staff_directory().revoke(name):
+        fail(f"no active token for {name}", 1)
+    click.echo(f"revoked {name}")
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks: external FAQ sets, speed and memory."""
@@ -612,6 +670,64 @@ def bench_plates(count: int, workers: int | None) -> None:
             }
         )
     )
+
+
+@bench.command("booking")
+@click.option(
+    "--db",
+    "databases",
+    multiple=True,
+    default=("sqlite", "postgres"),
+    show_default=True,
+    help="sqlite (a new file), postgres (a temporary local PostgreSQL cluster), or a scratch database URL.",
+)
+@click.option("--rounds", default=20, show_default=True, help="Race rounds (each on a fresh slot).")
+@click.option("--concurrency", default=200, show_default=True, help="Requests racing for the last place.")
+@click.option("--seconds", default=10.0, show_default=True, help="Length of the throughput run.")
+@click.option("--clients", default=16, show_default=True, help="Clients in the throughput run.")
+@click.option("--workers", default=1, show_default=True, help="Server worker processes.")
+@click.option("--kill-after", default=1.5, show_default=True, help="Seconds into the crash burst to SIGKILL.")
+@click.option("--crashes", default=3, show_default=True, help="Kill-and-restart runs per database.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the results as JSON here.")
+def bench_booking(
+    databases: tuple[str, ...],
+    rounds: int,
+    concurrency: int,
+    seconds: float,
+    clients: int,
+    workers: int,
+    kill_after: float,
+    crashes: int,
+    json_out: Path | None,
+) -> None:
+    """Appointments under load against a served app on 127.0.0.1: the race for the last place
+    (exactly one 201), bookings/s, and a SIGKILL in the middle of a burst (nothing confirmed lost)."""
+    import tempfile
+
+    from eval.booking_load import bench_database, prepare_data
+
+    settings = get_settings()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="zhiyin-bench-booking-") as tmp:
+        click.echo("indexing the demo knowledge base for the server", err=True)
+        prepare_data(Path(tmp), settings, load_capacity=100_000)
+        for spec in databases:
+            result = bench_database(
+                spec,
+                Path(tmp),
+                settings,
+                rounds=rounds,
+                concurrency=concurrency,
+                seconds=seconds,
+                clients=clients,
+                workers=workers,
+                kill_after=kill_after,
+                crashes=crashes,
+                progress=lambda line: click.echo(line, err=True),
+            )
+            click.echo(json.dumps(result, ensure_ascii=False))
+            results.append(result)
+    _write_json({"booking": results}, json_out)
 
 
 if __name__ == "__main__":  # pragma: no cover

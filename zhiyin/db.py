@@ -1,8 +1,18 @@
-"""The database engine: SQLite (WAL) by default, PostgreSQL or any SQLAlchemy URL when configured."""
+"""The database engine: SQLite (WAL) by default, PostgreSQL or any SQLAlchemy URL when configured.
+
+The schema is made and upgraded only by the Alembic migrations in ``zhiyin/migrations``:
+``prepare_database(url)`` (the app and the CLI at start) or ``migrate(engine)`` (every store, on
+the engine it is given, once per process).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
+from collections.abc import Iterator
 from functools import lru_cache
+from importlib.resources import files
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -29,3 +39,77 @@ def create_db_engine(url: str) -> Engine:
 def shared_engine(url: str) -> Engine:
     """One engine (and connection pool) per database for the whole process."""
     return create_db_engine(url)
+
+
+MIGRATIONS = files("zhiyin") / "migrations"
+_migrated: weakref.WeakSet[Engine] = weakref.WeakSet()
+_migrating = threading.Lock()
+PG_MIGRATION_LOCK = 0x7A4997  # any constant: the advisory lock that serialises migrating processes
+
+
+def alembic_config(connection=None):
+    """Alembic's configuration for the bundled migrations, run on ``connection`` (no alembic.ini)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None: never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest migration shipped with the code."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@contextlib.contextmanager
+def _file_lock(engine: Engine) -> Iterator[None]:
+    """Two processes migrating one SQLite file take turns (PostgreSQL uses an advisory lock)."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest migration. Cheap after the first call per engine; safe
+    when several processes start at once."""
+    if engine in _migrated:
+        return
+    with _migrating:
+        if engine in _migrated:
+            return
+        if schema_revision(engine) != head_revision():
+            from alembic import command
+
+            with _file_lock(engine), engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")
+                command.upgrade(alembic_config(conn), "head")
+        _migrated.add(engine)
+
+
+def prepare_database(url: str) -> Engine:
+    """The shared engine for ``url``, its schema upgraded to the newest migration."""
+    engine = shared_engine(url)
+    migrate(engine)
+    return engine

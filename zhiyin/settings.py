@@ -40,6 +40,14 @@ class Settings(BaseSettings):
         description="Signs plate codes; unset = a random secret kept in {data_dir}/plate-secret. "
         "Changing it invalidates every printed plate.",
     )
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token for the staff endpoints (call next, boards); unset = clerk tokens only."
+    )
+    booking_secret: SecretStr | None = Field(
+        None,
+        description="Keys the hashes of phones and ID numbers in bookings; unset = a random secret kept in "
+        "{data_dir}/booking-secret. Changing it breaks the one-booking-per-phone rule for existing bookings.",
+    )
 
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset = no LLM.")
     llm_model: str | None = Field(None, description="Model name at that endpoint.")
@@ -57,13 +65,22 @@ class Settings(BaseSettings):
         """The plate-signing secret: configured, or made once and kept beside the data."""
         if self.plate_secret is not None:
             return self.plate_secret.get_secret_value().encode()
-        path = self.data_dir / "plate-secret"
+        return self._kept_secret("plate-secret")
+
+    def booking_key(self) -> bytes:
+        """The key of the phone/ID hashes in bookings: configured, or made once and kept beside the data."""
+        if self.booking_secret is not None:
+            return self.booking_secret.get_secret_value().encode()
+        return self._kept_secret("booking-secret")
+
+    def _kept_secret(self, name: str) -> bytes:
+        path = self.data_dir / name
         if not path.exists():
             import os
             import secrets
 
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"plate-secret.{os.getpid()}")
+            tmp = path.with_name(f"{name}.{os.getpid()}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32))

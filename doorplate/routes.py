@@ -5,6 +5,7 @@ Routes are thin: they verify, look up, and render a template; the catalog and re
 
 from __future__ import annotations
 
+import re
 from importlib.resources import files
 from typing import Annotated
 from urllib.parse import quote
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from doorplate.booking import BookingError, booking_place
 from doorplate.catalog import ServiceCatalog, one_time_notice
 from doorplate.codes import PlateRegistry, Verdict, format_code
 from doorplate.render import qr_svg
@@ -25,6 +27,12 @@ ELDER_COOKIE = "zhiyin_elder"
 
 router = APIRouter()
 templates = Jinja2Templates(directory=str(files("doorplate") / "templates"))
+def chinese(message: str) -> str:
+    """The Chinese part of a bilingual "中文。English." message, for a Chinese page."""
+    return re.split(r"(?<=。)\s*(?=[A-Za-z])", message, maxsplit=1)[0]
+
+
+templates.env.filters["chinese"] = chinese
 templates.env.globals.update(
     hotline=HOTLINE, format_code=format_code, days_text=days_text, material_line=material_line, inf=float("inf")
 )
@@ -108,6 +116,7 @@ def phone_page(
         distance_km=distance_km,
         session=session if history else None,
         history=history,
+        booking_hall=booking_place(cat.directory, place.id),
     )
 
 
@@ -129,7 +138,16 @@ def guide_page(
         place=here,
         windows=cat.windows_for(guide, here),
         code=request.app.state.plates.active(here.id) if here else None,
+        bookable=here is not None and _bookable(request, here.id, guide.id),
     )
+
+
+def _bookable(request: Request, place_id: str, guide_id: str) -> bool:
+    try:
+        request.app.state.bookings.resolve(place_id, guide_id)
+    except BookingError:
+        return False
+    return True
 
 
 @router.get("/g/{guide_id}/notice.txt")

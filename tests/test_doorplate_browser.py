@@ -153,6 +153,39 @@ def test_a_forged_code_shows_only_the_warning(phone, live_server):
     assert_rendered(phone.screenshot())
 
 
+@pytest.mark.parametrize("elder", [False, True])
+def test_book_from_the_phone_page_then_look_up_and_cancel(browser, live_server, codes, elder):
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/p/{codes['yc-center-c']}")
+    if elder:
+        page.click("#elder-toggle")
+    page.click("#book-link")
+    page.get_by_role("link", name="居民身份证补领").click()
+    page.locator(".days a").last.click()  # the last bookable day: never in the past mid-test
+    page.locator(".slot:not(.full)").last.click()
+    page.fill("#name", "王五")
+    phone = "13700007777" if elder else "13700006666"
+    page.fill("#phone", phone)
+    assert_rendered(page.screenshot(full_page=True))
+    page.click("#book-submit")
+    assert page.locator("#booking-done").inner_text() == "预约成功"
+    code = page.locator("#booking-code").inner_text()
+    assert page.evaluate("document.body.classList.contains('elder')") == elder  # the flow keeps the mode
+    qr = page.locator(".checkin-qr img")
+    page.wait_for_function("document.querySelector('.checkin-qr img').naturalWidth > 0")
+    [scanned] = [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))]
+    assert scanned.endswith(f"/b/{code}")
+
+    page.goto(f"{live_server}/b/{code}")  # what the QR opens
+    page.fill("#last4", phone[-4:])
+    page.get_by_role("button", name="查询").click()
+    assert page.locator("#booking-status").inner_text() == "已预约"
+    page.click("#cancel-booking")
+    assert page.locator("#booking-status").inner_text() == "已取消"
+    context.close()
+
+
 SPY = """
 window.__spoken = [];
 if (window.speechSynthesis) {

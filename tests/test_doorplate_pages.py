@@ -126,3 +126,51 @@ def test_kiosk_page_and_its_continue_qr(client):
     history = client.get(f"/api/chat/{asked['session_id']}").json()
     assert [t["role"] for t in history] == ["user", "assistant"]
     assert client.get("/api/chat/00000000-0000-0000-0000-000000000000").json() == []
+
+
+def first_free_slot(client, place: str, item: str) -> str:
+    info = client.get(f"/api/places/{place}/booking").json()
+    for day in info["dates"]:
+        free = [s for s in client.get(f"/api/places/{place}/slots", params={"item": item, "date": day}).json() if s["free"]]
+        if free:
+            return free[-1]["slot"]  # the day's last: far from "now", so never in the past mid-test
+    raise AssertionError("no free slot in the booking window")
+
+
+def test_booking_pages_book_once_per_form_and_refuse_clearly(client):
+    item = "990100-GA-0003"  # 居民身份证补领, booked in the hall's C group
+    form = client.get("/book", params={"place": "yc-center-c", "item": item}).text
+    assert "第三步：选择时间" in form and 'name="key"' in form
+    slot = first_free_slot(client, "yc-center-c", item)
+    fields = {"place": "yc-center-c", "item": item, "slot": slot, "name": "李四", "phone": "13900001234", "key": "form-key-0001"}
+    first = client.post("/book", data=fields)
+    again = client.post("/book", data=fields)  # a double tap on a slow network
+    assert first.status_code == again.status_code == 200 and "预约成功" in first.text
+    code = first.text.split('id="booking-code">')[1].split("<")[0]
+    assert code in again.text  # the same booking, not a second one
+    assert "李*" in first.text and "139****1234" in first.text and "13900001234" not in first.text
+
+    same_day = client.post("/book", data={**fields, "key": "form-key-0002"})
+    assert same_day.status_code == 422 and 'role="alert"' in same_day.text  # one per phone, item and day
+    bad_phone = client.post("/book", data={**fields, "key": "form-key-0003", "phone": "12345"})
+    assert bad_phone.status_code == 422 and "手机号" in bad_phone.text
+    no_slot = client.post("/book", data={**fields, "key": "form-key-0004", "slot": ""})
+    assert no_slot.status_code == 400 and "请选择一个时间段" in no_slot.text
+
+    assert client.post(f"/b/{code}", data={"last4": "0000"}).status_code == 404  # wrong digits
+    view = client.post(f"/b/{code}", data={"last4": "1234"})
+    assert view.status_code == 200 and "已预约" in view.text and f"/api/bookings/{code}/qr.svg" in view.text
+    cancelled = client.post(f"/b/{code}", data={"last4": "1234", "action": "cancel"})
+    assert "已取消" in cancelled.text
+    assert client.get("/b/not-a-code!").status_code == 404
+
+
+def test_phone_and_guide_pages_offer_booking_where_it_exists(client, app):
+    hall = client.get(f"/p/{app.state.plates.issue('yc-center-c')}").text
+    assert 'href="/book?place=yc-center-c"' in hall and "由云川市政务服务中心统一受理预约" in hall
+    village = client.get(f"/p/{app.state.plates.issue('yc-taoxi-lihua')}").text
+    assert 'id="book-link"' not in village  # a village station takes no bookings
+    guide = client.get("/g/990100-GA-0003", params={"place": "yc-center-c"}).text
+    assert 'href="/book?place=yc-center-c&amp;item=990100-GA-0003"' in guide
+    closed = client.get("/book", params={"place": "yc-taoxi-lihua"})
+    assert closed.status_code == 404 and "不提供预约" in closed.text

@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     from assistant.routes import router as chat_router
+    from doorplate.booking_pages import router as booking_pages_router
     from doorplate.booking_routes import booking_error
     from doorplate.booking_routes import router as booking_router
     from doorplate.routes import router as doorplate_router
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat_router)
     app.include_router(doorplate_router)
     app.include_router(booking_router)
+    app.include_router(booking_pages_router)
     app.add_exception_handler(BookingError, booking_error)
     app.mount("/static", StaticFiles(directory=str(files("doorplate") / "static")), name="static")
 

@@ -28,7 +28,14 @@ from assistant.compose import (
 from assistant.guards import guard
 from assistant.llm import LLMRewriter, key_facts
 from assistant.policy import DENSE_SURE, Decision, decide, prefer_named
-from assistant.understanding import Understanding, chinese_terms, is_follow_up, picked_choice, understand
+from assistant.understanding import (
+    Understanding,
+    chinese_terms,
+    detect_aspects,
+    is_follow_up,
+    picked_choice,
+    understand,
+)
 from knowledge import KnowledgeBase
 from knowledge.models import Hit, Source
 from knowledge.places import Place, PlaceDirectory
@@ -198,8 +205,20 @@ class Assistant:
         top = decision.choices[0] if decision.choices else hits[0]  # the sibling the question named
         source = self.kb.get(top.id)
         assert source is not None
-        ranked = [top.id, *[h.id for h in hits if h.id != top.id]]
+        if (guide := self._guide_for_other_aspect(source, u)) is not None:
+            source, top = guide, self.kb.best_passage(message, guide.id)
+        ranked = [source.id, *[h.id for h in hits if h.id != source.id]]
         return self._answer(source, top, aspect, u, state, ranked, place_obj)
+
+    def _guide_for_other_aspect(self, source: Source, u: Understanding) -> Source | None:
+        """An FAQ row about the right item but another aspect ("开个体户要带什么材料？" for "开个体户
+        要多少钱？") does not answer the question; its guide does."""
+        if source.faq is None or not source.faq.guide_id or not u.aspect_explicit:
+            return None
+        asked_there = detect_aspects(normalise(source.faq.question), u.language)
+        if u.aspect in asked_there:
+            return None
+        return self.kb.get(source.faq.guide_id)
 
     def _follow_up(
         self, focus: Source, message: str, u: Understanding, state: ConversationState, place: Place | None

@@ -248,3 +248,10 @@ def test_the_stage_a_question_speaks_of_picks_the_sibling():
     assert prefer_named("泡坏了，这算换领还是补领", torn) == torn  # names both: left to asking back
     far = [hits[0], hit("first", "二级注册建造师执业资格注册核准（初始注册）", -2.0)]
     assert prefer_named("第一次注册", far) == far  # too far behind to be the one meant
+
+
+def test_an_faq_row_on_another_aspect_gives_way_to_its_guide(bot):
+    # the FAQ row "开个体户要带什么材料？" is about the right item but answers materials, not the fee
+    reply = bot.reply("開個體戶要多少錢？")
+    assert reply.sources[0].id == "990100-SCJG-0001" and reply.aspect == "fee"
+    assert "收费标准" in reply.answer

@@ -7,7 +7,7 @@ summary of the rest, the online link and how to book. Documents and FAQ rows are
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from knowledge.chunking import days_text, material_line
 from knowledge.models import Guide, Hit, Source
@@ -184,7 +184,7 @@ def compose_guide(
         text += f"\n指南中与您的问题最相关的内容：\n{_passage(matched)}"
     elif question and (faq := matching_faq(g, question)) and faq not in text:
         text += f"\n常见问题：\n{faq}"
-    if question and (quoted := evidence(g, question, text, {aspect, *also})):
+    if question and (quoted := evidence(_guide_sentences(g), g.name, question, text, {aspect, *also})):
         text += "\n指南原文还写明：" + "；".join(quoted) + "。"
     return text
 
@@ -194,16 +194,19 @@ def compose_guide(
 _FUNCTION_CHARS = set("的了吗呢吧啊呀么是不要能可以会该怎什哪多少几个还有没都就也在和与或及我你他她它们这那些请问办理申需想去到给让把被从对为")
 
 
-def _guide_sentences(g: Guide) -> list[str]:
-    texts = [*g.conditions, *g.steps, *(m.note for m in g.materials if m.note), g.scope, g.window, g.hours]
-    texts += [pair.a for pair in g.faq]
+def _sentences(texts: Iterable[str | None]) -> list[str]:
     sentences = []
     for text in texts:
         for piece in re.split(r"[。；;！!？?\n]", text or ""):
-            piece = piece.strip(" ，,、：:")
+            piece = piece.strip(" ，,、：:-*#>")
             if 4 <= len(piece) <= 120:
                 sentences.append(piece)
     return sentences
+
+
+def _guide_sentences(g: Guide) -> list[str]:
+    texts = [*g.conditions, *g.steps, *(m.note for m in g.materials if m.note), g.scope, g.window, g.hours]
+    return _sentences(texts + [pair.a for pair in g.faq])
 
 
 # What a sentence about an aspect looks like: a time question wants the sentences with a duration
@@ -217,13 +220,20 @@ ASPECT_CUES = {
 }
 
 
-def evidence(g: Guide, question: str, shown: str, asked_aspects: set[str] = frozenset(), limit: int = 2) -> list[str]:
-    """The guide's own sentences that answer the question and that the answer does not show yet:
-    those sharing the most topic-bearing character pairs with the question (beyond the item's
-    name), and those that speak to what was asked (a duration for a time question …)."""
+def evidence(
+    sentences: list[str],
+    title: str,
+    question: str,
+    shown: str,
+    asked_aspects: set[str] = frozenset(),
+    limit: int = 2,
+) -> list[str]:
+    """The source's own sentences that answer the question and that the answer does not show yet:
+    those sharing the most topic-bearing character pairs with the question (beyond the source's
+    title), and those that speak to what was asked (a duration for a time question …)."""
     asked = {
         pair
-        for pair in _bigrams(question) - _bigrams(g.name)
+        for pair in _bigrams(question) - _bigrams(title)
         if not (pair[0] in _FUNCTION_CHARS and pair[1] in _FUNCTION_CHARS) and all(c.strip() for c in pair)
     }
     cues = [ASPECT_CUES[a] for a in asked_aspects if a in ASPECT_CUES]
@@ -231,7 +241,7 @@ def evidence(g: Guide, question: str, shown: str, asked_aspects: set[str] = froz
         return []
     present = _squash(shown)
     scored = []
-    for sentence in dict.fromkeys(_guide_sentences(g)):
+    for sentence in dict.fromkeys(sentences):
         if _squash(sentence) in present:
             continue
         overlap = len(asked & _bigrams(sentence))
@@ -299,6 +309,8 @@ def compose_source(
     doc = source.document
     assert doc is not None
     passage = _passage(hit) if hit is not None and hit.id == source.id else doc.text[:400]
+    if question and (quoted := evidence(_sentences(doc.text.split("\n")), doc.title, question, passage)):
+        passage += "\n文中还写明：" + "；".join(quoted) + "。"
     return f"{passage}\n（摘自《{doc.title}》）"
 
 

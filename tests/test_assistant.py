@@ -216,14 +216,15 @@ def test_the_guides_own_sentence_that_answers_a_detail_is_quoted(bot):
     assert "交管12123" in reply.answer
 
 
-def test_a_question_that_names_one_sibling_is_not_asked_back():
-    def hit(i: str, title: str, score: float) -> Hit:
-        return Hit(id=i, kind="guide", title=title, section="overview", text=title, score=score, dense=0.95)
+def sibling(i: str, title: str, score: float) -> Hit:
+    return Hit(id=i, kind="guide", title=title, section="overview", text=title, score=score, dense=0.95)
 
+
+def test_a_question_that_names_one_sibling_is_not_asked_back():
     siblings = [
-        hit("a", "优秀创业项目资助核发（落地注册项目资助）", 3.0),
-        hit("b", "优秀创业项目资助核发（社会征集项目资助）", 2.95),
-        hit("c", "优秀创业项目资助核发（大赛选拔项目落地资助）", 2.9),
+        sibling("a", "优秀创业项目资助核发（落地注册项目资助）", 3.0),
+        sibling("b", "优秀创业项目资助核发（社会征集项目资助）", 2.95),
+        sibling("c", "优秀创业项目资助核发（大赛选拔项目落地资助）", 2.9),
     ]
     assert decide(siblings, "zh", 1.0, question="想申请优秀创业项目资助").kind == "clarify"
     named = decide(siblings, "zh", 1.0, question="我们拿了创业大赛第二名，想申请资助")
@@ -233,20 +234,17 @@ def test_a_question_that_names_one_sibling_is_not_asked_back():
 def test_the_stage_a_question_speaks_of_picks_the_sibling():
     from assistant.policy import asked_stages, prefer_named
 
-    def hit(i: str, title: str, score: float) -> Hit:
-        return Hit(id=i, kind="guide", title=title, section="overview", text=title, score=score, dense=0.92)
-
     hits = [
-        hit("cancel", "二级注册建造师执业资格注册核准（注销注册）", 0.9),
-        hit("first", "二级注册建造师执业资格注册核准（初始注册）", 0.34),
-        hit("renew", "二级注册建造师执业资格注册核准（延续注册）", 0.24),
+        sibling("cancel", "二级注册建造师执业资格注册核准（注销注册）", 0.9),
+        sibling("first", "二级注册建造师执业资格注册核准（初始注册）", 0.34),
+        sibling("renew", "二级注册建造师执业资格注册核准（延续注册）", 0.24),
     ]
     assert asked_stages("考过二建了，第一次注册要多久") == {"first"}
     assert [h.id for h in prefer_named("考过二建了，第一次注册要多久", hits)][:2] == ["first", "cancel"]
     assert prefer_named("二建注册要多久", hits) == hits  # no stage, no change
-    torn = [hit("renew", "居民身份证换领", 2.0), hit("lost", "居民身份证补领", 1.9)]
+    torn = [sibling("renew", "居民身份证换领", 2.0), sibling("lost", "居民身份证补领", 1.9)]
     assert prefer_named("泡坏了，这算换领还是补领", torn) == torn  # names both: left to asking back
-    far = [hits[0], hit("first", "二级注册建造师执业资格注册核准（初始注册）", -2.0)]
+    far = [hits[0], sibling("first", "二级注册建造师执业资格注册核准（初始注册）", -2.0)]
     assert prefer_named("第一次注册", far) == far  # too far behind to be the one meant
 
 

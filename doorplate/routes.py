@@ -204,3 +204,78 @@ def _top_items(guides: list, n: int) -> list:
             seen.add(g.category)
     picked += [g for g in guides if g not in picked]
     return picked[:n]
+
+
+# -- the hall screen and the clerk's page (取号叫号) -----------------------------------------------
+WEEKDAY_ZH = "一二三四五六日"
+QUEUE_PAGE_HEADERS = {  # these pages load nothing from elsewhere; the clerk's page holds a token
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def _hall_page(request: Request, cat: ServiceCatalog, template: str, place_id: str, build) -> HTMLResponse:
+    """A page about a hall's queue: ``build(hall, config)`` gives its context. An unknown place is a 404
+    page, a place without appointments and queue numbers a plain message (also 404)."""
+    from doorplate.booking import BookingError as NoQueue
+
+    here = cat.directory.get(place_id)
+    if here is None:
+        response = _page(
+            request,
+            template,
+            status=404,
+            place=None,
+            problem="没有这个场所",
+            detail=f"编号 {place_id} 未登记，请核对地址。",
+        )
+    else:
+        try:
+            hall, config = request.app.state.queue.hall(place_id)
+        except NoQueue:
+            response = _page(
+                request,
+                template,
+                status=404,
+                place=here,
+                problem=f"{here.name}未开通取号叫号",
+                detail="本场所不提供预约和排队叫号，请直接到窗口办理。",
+            )
+        else:
+            response = _page(request, template, place=hall, problem=None, **build(hall, config))
+    response.headers.update(QUEUE_PAGE_HEADERS)
+    return response
+
+
+@router.get("/screen", response_class=HTMLResponse)
+def hall_screen(request: Request, cat: Catalog, place: str = Query(..., pattern=PLACE_ID)) -> HTMLResponse:
+    """The hall display: the number called now and its window, recent calls, waiting per group, a clock.
+    Rendered with the current state; the page then follows ``/api/places/{id}/queue/events``."""
+    from doorplate.booking_routes import queue_json
+
+    def build(hall: Place, config) -> dict:
+        status = request.app.state.queue.status(hall.id)
+        now = status.time
+        return {
+            "q": queue_json(status),
+            "today": f"{now.year}年{now.month}月{now.day}日 星期{WEEKDAY_ZH[now.weekday()]}",
+            "clock": f"{now:%H:%M}",
+        }
+
+    return _hall_page(request, cat, "screen.html", place, build)
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def staff_desk(request: Request, cat: Catalog, place: str = Query(..., pattern=PLACE_ID)) -> HTMLResponse:
+    """The clerk's page at a window PC: call next, call again, done, no-show, the waiting board and the
+    day's bookings. It carries only the hall's public set-up; every ticket and booking comes from the
+    staff endpoints with the clerk's token."""
+
+    def build(hall: Place, config) -> dict:
+        windows = list(dict.fromkeys(w for g in config.groups for w in g.windows))
+        items = {g.id: g.name for g, _ in request.app.state.bookings.bookable_items(hall.id)}
+        return {"groups": config.groups, "windows": windows, "items": items}
+
+    return _hall_page(request, cat, "staff.html", place, build)

@@ -63,6 +63,9 @@ def demo_kb(tmp_path_factory, embedder, cache_dir) -> KnowledgeBase:
     return KnowledgeBase(data, "demo", embedder)
 
 
+ADMIN_TOKEN = "test-admin-token"  # the staff endpoints' admin token on the demo server
+
+
 @pytest.fixture(scope="session")
 def demo_settings(demo_kb, models_dir) -> Settings:
     """Settings of a server over the demo knowledge base and its places (its own database)."""
@@ -72,6 +75,7 @@ def demo_settings(demo_kb, models_dir) -> Settings:
         models_dir=models_dir,
         plate_secret="test-plate-secret",
         rate_limit_per_minute=10_000,
+        admin_token=ADMIN_TOKEN,
     )
 
 
@@ -96,11 +100,18 @@ def serve(app) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def live_server(demo_settings) -> Iterator[str]:
-    """The real app over the demo knowledge base, served over HTTP for the browser."""
+def live_app(demo_settings):
+    """The app behind ``live_server``: a test may set its services' clock (``app.state.bookings.clock``)
+    and must put it back."""
     from zhiyin.app import create_app
 
-    with serve(create_app(demo_settings)) as url:
+    return create_app(demo_settings)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app) -> Iterator[str]:
+    """The real app over the demo knowledge base, served over HTTP for the browser."""
+    with serve(live_app) as url:
         yield url
 
 

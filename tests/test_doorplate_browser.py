@@ -6,16 +6,10 @@ import io
 
 import pytest
 import zxingcpp
-from PIL import Image, ImageStat
+from browser_checks import CONTRAST, assert_rendered
+from PIL import Image
 
 PHONE = {"width": 390, "height": 844}
-
-
-def assert_rendered(png: bytes) -> None:
-    """A screenshot with real content: not blank, not one flat colour."""
-    image = Image.open(io.BytesIO(png)).convert("L")
-    assert image.width > 100 and image.height > 100
-    assert ImageStat.Stat(image).stddev[0] > 20
 
 
 @pytest.fixture(scope="module")
@@ -96,30 +90,6 @@ def test_elder_mode_is_large_and_remembered(phone, live_server, codes):
     assert not phone.evaluate("document.body.classList.contains('elder')")
 
 
-CONTRAST = """
-() => {
-  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
-  const lum = ([r, g, b]) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  const background = (el) => {
-    for (; el; el = el.parentElement) {
-      const c = rgb(getComputedStyle(el).backgroundColor);
-      if (c.length < 4 || c[3] > 0) return c;
-    }
-    return [255, 255, 255];
-  };
-  const worst = [];
-  for (const el of document.querySelectorAll("a, button, h1, h2, p, dt, dd, li, label")) {
-    if (!el.offsetParent || !el.textContent.trim()) continue;
-    const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) worst.push([el.tagName, el.textContent.trim().slice(0, 20), ratio.toFixed(2)]);
-  }
-  return worst;
-}
-"""
 
 
 def test_text_contrast_meets_wcag_aa_in_both_modes(phone, live_server, codes):

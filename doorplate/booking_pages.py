@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
 from doorplate.booking import BookingError, BookingRecord, BookingService, clean_code
-from doorplate.routes import PLACE_ID, _page
+from doorplate.pages import PLACE_ID, render_page
 
 router = APIRouter()
 WEEKDAYS = "一二三四五六日"
@@ -47,14 +47,14 @@ def _form_page(
     try:
         asked, hall = service.place(place)
     except BookingError as exc:
-        return _page(request, "book.html", status=exc.status, closed=exc.message)
+        return render_page(request, "book.html", status=exc.status, closed=exc.message)
     items = service.bookable_items(place)
     chosen = next((g for g, _ in items if g.id == item), None)
     days = service.open_days(place, chosen.id) if chosen else []
     if chosen and days and day not in days:
         day = days[0]
     slots = service.slots(place, chosen.id, day) if chosen and day else []
-    return _page(
+    return render_page(
         request,
         "book.html",
         status=error.status if error else 200,
@@ -125,7 +125,7 @@ def _booking_page(
 ) -> HTMLResponse:
     place = service.catalog.directory.get(record.place_id)
     guide = service.catalog.guide(record.item_id)
-    return _page(
+    return render_page(
         request,
         "booking.html",
         record=record,
@@ -143,8 +143,8 @@ def booking_lookup(request: Request, code: str) -> HTMLResponse:
     """Where the booking's QR leads: the owner confirms the phone's last four digits to see it."""
     cleaned = clean_code(code)
     if cleaned is None:
-        return _page(request, "booking.html", status=404, record=None, code=code[:20], error="预约码格式不对。")
-    return _page(request, "booking.html", record=None, code=cleaned)
+        return render_page(request, "booking.html", status=404, record=None, code=code[:20], error="预约码格式不对。")
+    return render_page(request, "booking.html", record=None, code=cleaned)
 
 
 @router.post("/b/{code}", response_class=HTMLResponse)
@@ -161,6 +161,6 @@ def booking_view(
             return _booking_page(request, service, record, last4, done="预约已取消，该时段已释放。")
         return _booking_page(request, service, service.lookup(code, last4), last4)
     except BookingError as exc:
-        return _page(
+        return render_page(
             request, "booking.html", status=exc.status, record=None, code=clean_code(code) or "", error=exc.message
         )

@@ -5,37 +5,20 @@ Routes are thin: they verify, look up, and render a template; the catalog and re
 
 from __future__ import annotations
 
-import re
-from importlib.resources import files
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from doorplate.booking import BookingError, booking_place
 from doorplate.catalog import ServiceCatalog, one_time_notice
-from doorplate.codes import PlateRegistry, Verdict, format_code
+from doorplate.codes import PlateRegistry, Verdict
+from doorplate.pages import ELDER_COOKIE, PLACE_ID, render_page
 from doorplate.render import qr_svg
-from knowledge.chunking import days_text, material_line
 from knowledge.places import Place, distance_km
 
-HOTLINE = "12345"
-PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-ELDER_COOKIE = "zhiyin_elder"
-
 router = APIRouter()
-templates = Jinja2Templates(directory=str(files("doorplate") / "templates"))
-def chinese(message: str) -> str:
-    """The Chinese part of a bilingual "中文。English." message, for a Chinese page."""
-    return re.split(r"(?<=。)\s*(?=[A-Za-z])", message, maxsplit=1)[0]
-
-
-templates.env.filters["chinese"] = chinese
-templates.env.globals.update(
-    hotline=HOTLINE, format_code=format_code, days_text=days_text, material_line=material_line, inf=float("inf")
-)
 
 
 def catalog(request: Request) -> ServiceCatalog:
@@ -51,13 +34,6 @@ def registry(request: Request) -> PlateRegistry:
 
 Catalog = Annotated[ServiceCatalog, Depends(catalog)]
 Registry = Annotated[PlateRegistry, Depends(registry)]
-
-
-def _page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
-    elder = request.cookies.get(ELDER_COOKIE) == "1"
-    return templates.TemplateResponse(
-        request, template, {"elder": elder, "path": request.url.path, **context}, status_code=status
-    )
 
 
 def _place_or_404(cat: ServiceCatalog, place_id: str) -> Place:
@@ -97,12 +73,12 @@ def phone_page(
     if not request.query_params:  # a scan opens the bare url; searching and asking are not scans
         plates.record_scan(verdict)
     if place is None:
-        return _page(request, "warning.html", status=404)
+        return render_page(request, "warning.html", status=404)
     chat = request.app.state.chat
     if ask.strip():
         session, _, _ = chat.chat(ask, session, place.id)
     history = chat.history(session) if session else []
-    return _page(
+    return render_page(
         request,
         "place.html",
         place=place,
@@ -131,7 +107,7 @@ def guide_page(
     if guide is None:
         raise HTTPException(404, f"no guide {guide_id}")
     here = cat.directory.get(place)
-    return _page(
+    return render_page(
         request,
         "guide.html",
         guide=guide,
@@ -178,7 +154,7 @@ def elder_mode(on: bool = True, next: str = Query("/", max_length=300)) -> Redir
 def kiosk(request: Request, cat: Catalog, place: str = Query(..., pattern=PLACE_ID)) -> HTMLResponse:
     hall = _place_or_404(cat, place)
     top = [g for theme in cat.themes_at(hall.id) for g in theme.guides]
-    return _page(request, "kiosk.html", place=hall, top=_top_items(top, 8))
+    return render_page(request, "kiosk.html", place=hall, top=_top_items(top, 8))
 
 
 @router.get("/kiosk/continue.svg")
@@ -216,14 +192,14 @@ QUEUE_PAGE_HEADERS = {  # these pages load nothing from elsewhere; the clerk's p
 }
 
 
-def _hall_page(request: Request, cat: ServiceCatalog, template: str, place_id: str, build) -> HTMLResponse:
+def _hallrender_page(request: Request, cat: ServiceCatalog, template: str, place_id: str, build) -> HTMLResponse:
     """A page about a hall's queue: ``build(hall, config)`` gives its context. An unknown place is a 404
     page, a place without appointments and queue numbers a plain message (also 404)."""
     from doorplate.booking import BookingError as NoQueue
 
     here = cat.directory.get(place_id)
     if here is None:
-        response = _page(
+        response = render_page(
             request,
             template,
             status=404,
@@ -235,7 +211,7 @@ def _hall_page(request: Request, cat: ServiceCatalog, template: str, place_id: s
         try:
             hall, config = request.app.state.queue.hall(place_id)
         except NoQueue:
-            response = _page(
+            response = render_page(
                 request,
                 template,
                 status=404,
@@ -244,7 +220,7 @@ def _hall_page(request: Request, cat: ServiceCatalog, template: str, place_id: s
                 detail="本场所不提供预约和排队叫号，请直接到窗口办理。",
             )
         else:
-            response = _page(request, template, place=hall, problem=None, **build(hall, config))
+            response = render_page(request, template, place=hall, problem=None, **build(hall, config))
     response.headers.update(QUEUE_PAGE_HEADERS)
     return response
 
@@ -264,7 +240,7 @@ def hall_screen(request: Request, cat: Catalog, place: str = Query(..., pattern=
             "clock": f"{now:%H:%M}",
         }
 
-    return _hall_page(request, cat, "screen.html", place, build)
+    return _hallrender_page(request, cat, "screen.html", place, build)
 
 
 @router.get("/staff", response_class=HTMLResponse)
@@ -278,4 +254,4 @@ def staff_desk(request: Request, cat: Catalog, place: str = Query(..., pattern=P
         items = {g.id: g.name for g, _ in request.app.state.bookings.bookable_items(hall.id)}
         return {"groups": config.groups, "windows": windows, "items": items}
 
-    return _hall_page(request, cat, "staff.html", place, build)
+    return _hallrender_page(request, cat, "staff.html", place, build)

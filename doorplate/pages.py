@@ -1,0 +1,39 @@
+"""Rendering the doorplate wing's HTML pages: the templates, their filters and globals, and the
+choices every page honours (长辈模式)."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from doorplate.codes import format_code
+from knowledge.chunking import days_text, material_line
+
+HOTLINE = "12345"
+PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+ELDER_COOKIE = "zhiyin_elder"
+
+templates = Jinja2Templates(directory=str(files("doorplate") / "templates"))
+
+
+def chinese(message: str) -> str:
+    """The Chinese part of a bilingual "中文。English." message, for a Chinese page."""
+    return re.split(r"(?<=。)\s*(?=[A-Za-z])", message, maxsplit=1)[0]
+
+
+templates.env.filters["chinese"] = chinese
+templates.env.globals.update(
+    hotline=HOTLINE, format_code=format_code, days_text=days_text, material_line=material_line, inf=float("inf")
+)
+
+
+def render_page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+    """A page, in 长辈模式 when the visitor chose it (remembered in a cookie)."""
+    elder = request.cookies.get(ELDER_COOKIE) == "1"
+    return templates.TemplateResponse(
+        request, template, {"elder": elder, "path": request.url.path, **context}, status_code=status
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from knowledge.chunking import days_text, material_line
 from knowledge.models import Guide, Hit, Source
@@ -242,9 +243,10 @@ def evidence(
     present = _squash(shown)
     scored = []
     for sentence in dict.fromkeys(sentences):
-        if _squash(sentence) in present:
+        squashed, pairs = _prepared(sentence)
+        if squashed in present:
             continue
-        overlap = len(asked & _bigrams(sentence))
+        overlap = len(asked & pairs)
         on_aspect = any(cue.search(sentence) for cue in cues)
         if overlap >= 2 or on_aspect:
             scored.append((-(overlap + 2 * on_aspect), len(sentence), sentence))
@@ -253,6 +255,12 @@ def evidence(
 
 def _squash(text: str) -> str:
     return re.sub(r"\s+", "", normalise(text))
+
+
+@lru_cache(maxsize=65_536)
+def _prepared(sentence: str) -> tuple[str, frozenset[str]]:
+    """A guide sentence normalised once: the same guides are quoted again and again."""
+    return _squash(sentence), frozenset(_bigrams(sentence))
 
 
 def _compose_guide(

@@ -387,3 +387,15 @@ def test_masks_for_staff_views():
     ]
     assert mask_phone("13812345678") == "138****5678" and mask_phone("+86 138-1234-5678") == "138****5678"
     assert mask_phone("1234") == "****"
+
+
+def test_public_writes_are_rate_limited_per_client(demo_settings, db_url):
+    from zhiyin.app import create_app
+
+    app = create_app(demo_settings.model_copy(update={"database_url": db_url, "rate_limit_per_minute": 2}))
+    with TestClient(app) as http:
+        codes = [http.post("/api/places/yc-center/tickets", json={"group": "C"}).status_code for _ in range(3)]
+        assert codes == [201, 201, 429]
+        refused = http.post("/api/bookings", json=booking_json())
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert http.get("/api/places/yc-taoxi/slots", params={"item": CARD}).status_code == 200  # reads are not

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import math
+import re
 import threading
 import time
 from collections import deque
@@ -25,6 +26,15 @@ from zhiyin.settings import Settings, get_settings
 
 log = logging.getLogger("zhiyin")
 LIMITED_PATHS = ("/api/chat", "/v1/", "/api/feedback")
+# public writes that anyone can script: bookings, check-ins, walk-in tickets, the booking forms
+LIMITED_WRITES = re.compile(r"^/(?:api/bookings|api/checkin|api/places/[^/]+/tickets$|book$|b/)")
+
+
+def rate_limited(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(LIMITED_PATHS) or "ask" in request.query_params:
+        return True
+    return request.method == "POST" and LIMITED_WRITES.match(path) is not None
 
 
 class RateLimiter:
@@ -85,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse(
                 {"detail": f"request body larger than {settings.max_request_bytes} bytes"}, status_code=413
             )
-        if request.url.path.startswith(LIMITED_PATHS) or "ask" in request.query_params:
+        if rate_limited(request):
             wait = limiter.retry_after(request.client.host if request.client else "unknown")
             if wait:
                 return JSONResponse(

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+
+from pydantic import SecretStr
 
 from doorplate.booking import StaticCatalog
 from doorplate.slots import HALL_TZ
@@ -39,3 +43,20 @@ def demo_catalog() -> StaticCatalog:
     """The demo guides and places, without an index (the booking service needs no search)."""
     guides = [s.guide for s in load_sources([demo_dir() / "kb"]).sources if s.guide]
     return StaticCatalog(PlaceDirectory(load_places(demo_dir() / "places.yaml")), guides)
+
+
+ADMIN_SECRET = "admin-secret"
+
+
+@contextmanager
+def booking_app(settings, db_url: str, clock: Clock) -> Iterator:
+    """The real app on ``db_url`` with the admin token ``ADMIN_SECRET`` and the hall's clock at ``clock``."""
+    from zhiyin.app import create_app
+    from zhiyin.db import shared_engine
+
+    app = create_app(settings.model_copy(update={"database_url": db_url, "admin_token": SecretStr(ADMIN_SECRET)}))
+    app.state.bookings.clock = clock
+    try:
+        yield app
+    finally:
+        shared_engine(db_url).dispose()

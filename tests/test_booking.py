@@ -19,10 +19,10 @@ from booking_helpers import (
     WEDNESDAY,
     Clock,
     at,
+    booking_app,
     demo_catalog,
 )
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -307,17 +307,8 @@ def test_zones_and_windows_take_their_halls_bookings(service):
 # -- through HTTP ------------------------------------------------------------------------------
 @pytest.fixture
 def client(demo_settings, db_url):
-    from zhiyin.app import create_app
-    from zhiyin.db import shared_engine
-
-    settings = demo_settings.model_copy(
-        update={"database_url": db_url, "admin_token": SecretStr("admin-secret")}
-    )
-    app = create_app(settings)
-    app.state.bookings.clock = Clock(MONDAY, 10)
-    with TestClient(app) as http:
+    with booking_app(demo_settings, db_url, Clock(MONDAY, 10)) as app, TestClient(app) as http:
         yield http
-    shared_engine(db_url).dispose()
 
 
 def booking_json(slot: str = "2026-11-24T09:00", phone: str = PHONE, **extra) -> dict:

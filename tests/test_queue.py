@@ -9,10 +9,21 @@ import threading
 
 import httpx
 import pytest
-from booking_helpers import CARD, ELDER_ALLOWANCE, LAST4, MONDAY, PHONE, TUESDAY, Clock, at, demo_catalog
+from booking_helpers import (
+    ADMIN_SECRET,
+    CARD,
+    ELDER_ALLOWANCE,
+    LAST4,
+    MONDAY,
+    PHONE,
+    TUESDAY,
+    Clock,
+    at,
+    booking_app,
+    demo_catalog,
+)
 from conftest import serve
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from doorplate.booking import BookingService, NotFound, RuleViolation
 from doorplate.queue import BOOKED, GREEN, WALK_IN, QueueService
@@ -197,21 +208,13 @@ def test_the_queue_version_moves_with_every_change(queue, clock):
 
 
 # -- staff endpoints and the hall screen, through HTTP -------------------------------------------
-ADMIN = {"Authorization": "Bearer admin-secret"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_SECRET}"}
 
 
 @pytest.fixture
 def app(demo_settings, db_url):
-    from zhiyin.app import create_app
-    from zhiyin.db import shared_engine
-
-    settings = demo_settings.model_copy(
-        update={"database_url": db_url, "admin_token": SecretStr("admin-secret")}
-    )
-    app = create_app(settings)
-    app.state.bookings.clock = Clock(TUESDAY, 9)
-    yield app
-    shared_engine(db_url).dispose()
+    with booking_app(demo_settings, db_url, Clock(TUESDAY, 9)) as app:
+        yield app
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 ``shared/data/tpe-faq/faq.xml``: ``<data>`` records with data_id, deptName, news_title (the
 question), news_content (the HTML-escaped answer) and keyword. Each answer becomes a document
-titled by its department and keywords; a question's expected source is its own record.
+titled by its department and keywords. A question's expected sources are its own record and any
+other record whose answer text is the same (21 answers were published twice, under different
+questions): the spec's ``expect`` lists every source that answers the question.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def read_tpe(path: Path) -> tuple[list[Source], list[Question]]:
     root = ET.parse(path).getroot()
     sources: list[Source] = []
     questions: list[Question] = []
+    answers: list[str] = []
     seen: set[str] = set()
     for record in root.iter("data"):
 
@@ -38,6 +41,7 @@ def read_tpe(path: Path) -> tuple[list[Source], list[Question]]:
         if not data_id or not question or not answer or data_id in seen:
             continue
         seen.add(data_id)
+        answers.append(answer)
         keywords = [k.strip() for k in field("keyword").split(",") if k.strip()]
         title = field("deptName") + (f"：{'、'.join(keywords)}" if keywords else "")
         text = answer + (f"\n關鍵字：{'、'.join(keywords)}" if keywords else "")
@@ -46,4 +50,9 @@ def read_tpe(path: Path) -> tuple[list[Source], list[Question]]:
         questions.append(
             Question(id=data_id, question=question, expect=[data_id], tags=["tpe", "traditional"])
         )
+    ids_by_answer: dict[str, list[str]] = {}
+    for answer, question in zip(answers, questions, strict=True):
+        ids_by_answer.setdefault(answer, []).append(question.id)
+    for answer, question in zip(answers, questions, strict=True):
+        question.expect = ids_by_answer[answer]
     return sources, questions

@@ -289,7 +289,11 @@ class IndexWriter:
         try:
             keys = [EmbeddingCache.key(t) for t in texts]
             found = cache.get_many(self.embedder.name, list(set(keys)))
-            todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
+            # by length, so each batch pads little
+            todo = sorted(
+                {k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items(),
+                key=lambda item: (len(item[1]), item[0]),
+            )
             result.embedded = len(todo)
             batch = 256
             for start in range(0, len(todo), batch):

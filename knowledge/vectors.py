@@ -43,6 +43,7 @@ class VectorCollection:
     def __init__(self, client, name: str, create: bool = False):
         self.client = client
         self.name = name
+        self._count: int | None = None  # an index version is written once, then only read
         if create:
             self.collection = client.create_collection(
                 name, metadata={"hnsw:space": "cosine"}, embedding_function=None, get_or_create=True
@@ -51,6 +52,7 @@ class VectorCollection:
             self.collection = client.get_collection(name, embedding_function=None)
 
     def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
+        self._count = None
         batch = max(1, min(4000, int(self.client.get_max_batch_size())))
         for start in range(0, len(ids), batch):
             end = start + batch
@@ -60,7 +62,7 @@ class VectorCollection:
 
     def query(self, vector: np.ndarray, k: int, source: str | None = None) -> tuple[list[str], np.ndarray]:
         """The ``k`` nearest chunks (ids, cosine similarities), optionally of one source only."""
-        count = self.collection.count()
+        count = self.count()
         if count == 0:
             return [], np.zeros(0, dtype=np.float32)
         result = self.collection.query(
@@ -74,4 +76,6 @@ class VectorCollection:
         return ids, sims
 
     def count(self) -> int:
-        return self.collection.count()
+        if self._count is None:
+            self._count = self.collection.count()
+        return self._count

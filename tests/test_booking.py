@@ -381,10 +381,8 @@ def test_masks_for_staff_views():
 
 
 def test_public_writes_are_rate_limited_per_client(demo_settings, db_url):
-    from zhiyin.app import create_app
-
-    app = create_app(demo_settings.model_copy(update={"database_url": db_url, "rate_limit_per_minute": 2}))
-    with TestClient(app) as http:
+    limited = demo_settings.model_copy(update={"rate_limit_per_minute": 2})
+    with booking_app(limited, db_url, Clock(MONDAY, 10)) as app, TestClient(app) as http:  # the hall is open
         codes = [http.post("/api/places/yc-center/tickets", json={"group": "C"}).status_code for _ in range(3)]
         assert codes == [201, 201, 429]
         refused = http.post("/api/bookings", json=booking_json())

@@ -119,3 +119,28 @@ def test_ask_answers_with_sources_or_hands_off(cli_env, folder):
     assert answer.returncode == 0 and "经营者身份证明" in answer.stdout and "来源：CLI-1" in answer.stdout
     declined = zhiyin(cli_env, "ask", "帮我写一首关于春天的诗", "--kb", "askkb")
     assert "12345" in declined.stdout and "转人工" in declined.stdout
+
+
+def test_taipei_questions_expect_every_record_with_the_same_answer(tmp_path):
+    from eval.tpe import read_tpe
+
+    def record(data_id: str, question: str, answer: str) -> str:
+        return (
+            f"<data><deptName>臺北市政府民政局</deptName><data_id>{data_id}</data_id>"
+            f"<news_title>{question}</news_title><news_content>{answer}</news_content>"
+            "<keyword>戶籍</keyword></data>"
+        )
+
+    xml = tmp_path / "faq.xml"
+    xml.write_text(
+        "<xmlmessage><datas>"
+        + record("A", "如何申請戶籍謄本？", "&lt;p&gt;請至戶政事務所申請。&lt;/p&gt;")
+        + record("B", "戶籍謄本去哪裡辦？", "請至戶政事務所申請。")
+        + record("C", "結婚登記要帶什麼？", "雙方身分證、印章。")
+        + "</datas></xmlmessage>",
+        encoding="utf-8",
+    )
+    sources, questions = read_tpe(xml)
+    assert [s.id for s in sources] == ["A", "B", "C"]
+    assert "如何申請" not in sources[0].document.text  # the question is never indexed
+    assert {q.id: q.expect for q in questions} == {"A": ["A", "B"], "B": ["A", "B"], "C": ["C"]}

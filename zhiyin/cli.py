@@ -601,7 +601,10 @@ def bench_chat(
 )
 @click.option("--rounds", default=3, show_default=True, help="How many times each question is asked.")
 def bench_search(kbs: tuple[str, ...], question_files: tuple[Path, ...], rounds: int) -> None:
-    """Search latency (p50/p95) and resident memory of a process that has searched."""
+    """Search latency (p50/p95) and resident memory of a process that has searched.
+
+    The latency is that of each question's first search (its embedding computed); later rounds,
+    which find the question's embedding cached, are reported apart."""
     import resource
 
     from eval.faq import load_questions
@@ -613,26 +616,26 @@ def bench_search(kbs: tuple[str, ...], question_files: tuple[Path, ...], rounds:
     bases = [deps.knowledge_base(name) for name in kbs]
     for kb in bases:
         kb.search("预热")  # load the version and the model before timing
-    timings = []
-    for _ in range(rounds):
+    first: list[float] = []
+    repeated: list[float] = []
+    for round_ in range(rounds):
         for i, question in enumerate(questions):
             kb = bases[i % len(bases)]
             started = time.perf_counter()
             kb.search(question, k=5)
-            timings.append((time.perf_counter() - started) * 1000)
+            (repeated if round_ else first).append((time.perf_counter() - started) * 1000)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    click.echo(
-        json.dumps(
-            {
-                "searches": len(timings),
-                "kbs": list(kbs),
-                "latency_ms_p50": round(percentile(timings, 50), 1),
-                "latency_ms_p95": round(percentile(timings, 95), 1),
-                "max_rss_mb": round(rss_mb),
-            },
-            indent=1,
-        )
-    )
+    report = {
+        "searches": len(first) + len(repeated),
+        "kbs": list(kbs),
+        "latency_ms_p50": round(percentile(first, 50), 1),
+        "latency_ms_p95": round(percentile(first, 95), 1),
+        "max_rss_mb": round(rss_mb),
+    }
+    if repeated:
+        report["repeated_latency_ms_p50"] = round(percentile(repeated, 50), 1)
+        report["repeated_latency_ms_p95"] = round(percentile(repeated, 95), 1)
+    click.echo(json.dumps(report, indent=1))
 
 
 @bench.command("plates")

@@ -177,14 +177,15 @@ def compose_guide(
     also: Sequence[str] = (),
 ) -> str:
     text = _compose_guide(g, aspect, bundle_names, also)
+    faq = matching_faq(g, question) if question else None
+    if faq and faq not in text:  # the guide's own answer to this very question comes first
+        text += f"\n常见问题：\n{faq}"
     if (
         matched is not None
-        and matched.section != "overview"
+        and matched.section not in ("overview", "faq" if faq else "")
         and matched.section not in SHOWN.get(aspect, set())
     ):
         text += f"\n指南中与您的问题最相关的内容：\n{_passage(matched)}"
-    elif question and (faq := matching_faq(g, question)) and faq not in text:
-        text += f"\n常见问题：\n{faq}"
     if question and (quoted := evidence(_guide_sentences(g), g.name, question, text, {aspect, *also})):
         text += "\n指南原文还写明：" + "；".join(quoted) + "。"
     return text
@@ -249,7 +250,7 @@ def evidence(
         overlap = len(asked & pairs)
         on_aspect = any(cue.search(sentence) for cue in cues)
         if overlap >= 2 or on_aspect:
-            scored.append((-(overlap + 2 * on_aspect), len(sentence), sentence))
+            scored.append((-(overlap + on_aspect), len(sentence), sentence))
     return [sentence for _, _, sentence in sorted(scored)[:limit]]
 
 
@@ -317,7 +318,8 @@ def compose_source(
     doc = source.document
     assert doc is not None
     passage = _passage(hit) if hit is not None and hit.id == source.id else doc.text[:400]
-    if question and (quoted := evidence(_sentences(doc.text.split("\n")), doc.title, question, passage)):
+    sentences = _sentences(doc.text.split("\n"))
+    if question and (quoted := evidence(sentences, doc.title, question, passage, {aspect, *also})):
         passage += "\n文中还写明：" + "；".join(quoted) + "。"
     return f"{passage}\n（摘自《{doc.title}》）"
 
@@ -365,8 +367,27 @@ def compose_decline(
     return text
 
 
-def compose_clarify(titles: list[str], language: str) -> str:
-    numbered = "\n".join(f"{i}. {t}" for i, t in enumerate(titles, start=1))
+# Aspects whose answer is a line or two: a clarifying question gives it for every choice, so the
+# citizen who asked "换领还是补领，要交多少钱" learns the fee of each while choosing.
+BRIEF_ASPECTS = ("fee", "time", "hours", "phone")
+
+
+def brief(g: Guide, aspect: str) -> str | None:
+    """The asked aspect of one guide in a line, for a clarifying question (None if not brief)."""
+    if aspect not in BRIEF_ASPECTS:
+        return None
+    lines = SECTION[aspect](g)
+    if aspect in ("hours", "phone"):
+        label = "办公时间：" if aspect == "hours" else "咨询电话："
+        lines = [line for line in lines if line.startswith(label)]
+    return "；".join(line.rstrip("。") for line in lines) or None
+
+
+def compose_clarify(titles: list[str], language: str, briefs: Sequence[str | None] = ()) -> str:
+    briefs = list(briefs) + [None] * (len(titles) - len(briefs))
+    numbered = "\n".join(
+        f"{i}. {t}" + (f"（{b}）" if b else "") for i, (t, b) in enumerate(zip(titles, briefs, strict=False), start=1)
+    )
     if language == "en":
         return f"Which of these do you mean?\n{numbered}\nReply with the number."
     return f"这几项容易混淆，您要办的是哪一项？\n{numbered}\n请回复序号或名称。"

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from assistant.compose import (
     HANDOFF_WINDOW,
     HOTLINE,
+    brief,
     compose_clarify,
     compose_decline,
     compose_source,
@@ -104,6 +105,7 @@ def _gazetteer() -> tuple[dict[str, str], re.Pattern[str] | None]:
 
 
 _OWN_REGION = re.compile(r"^([\u4e00-\u9fff]{2,4}?)(?:省|市|自治区|自治州|县|区)")
+_TRAVEL = ("去", "到", "赴", "往")
 _RULE_PLACE = re.compile(r"(?:市|省)?(?:的|办|户口|户籍|本地)")
 _RULE_ACT = re.compile(r"(?:市|省)?(?:注册|开办|开|申请|申领|补办|换|交|缴|落户|上户|考|登记|备案|提取)")
 
@@ -143,7 +145,8 @@ class Assistant:
 
         Only a region that is the place of the rule counts ("北京的公积金", "上海办居住证",
         "在广州注册个体户"), not one merely mentioned ("在杭州工作", "去上海看病" is what 异地就医 is
-        about); and none when the question also names a local region.
+        about) or travelled to ("去澳门的旅游签注"); and none when the question also names a local
+        region.
         """
         full_of, pattern = _gazetteer()
         if pattern is None:
@@ -156,6 +159,8 @@ class Assistant:
             if full_of[m.group(0)] in local:
                 return None
             before, after = text[max(0, m.start() - 1) : m.start()], text[m.end() :]
+            if before in _TRAVEL:
+                continue  # a destination ("去澳门的旅游签注"), not the place whose rule is asked
             if _RULE_PLACE.match(after) or (before == "在" and _RULE_ACT.match(after)):
                 mentioned.append(m.group(0))
         return mentioned[0] if mentioned else None
@@ -183,7 +188,9 @@ class Assistant:
         focus = self.kb.get(state.focus) if state.focus else None
         if focus is not None and state.last_question and is_follow_up(u):
             return self._follow_up(focus, message, u, state, place_obj)  # no search needed
-        hits = prefer_named(u.text, self._search(message, u, state))
+        # a short follow-up ("那养老保险呢") names its item together with the previous question
+        context = state.last_question if state.focus and state.last_question and len(u.residual) <= 8 else ""
+        hits = prefer_named(u.text, self._search(message, u, state), context or "")
         aspect = u.aspect
         if not u.aspect_explicit and state.focus and len(u.residual) <= 8 and state.aspect:
             aspect = state.aspect  # "那离婚呢" after "结婚要带啥" asks about materials too
@@ -194,7 +201,13 @@ class Assistant:
             hits = self.kb.search(f"{state.last_question} {message}", k=self.search_depth)
         region = self.foreign_region(u.text)
         decision = decide(
-            hits, u.language, self.kb.known_share(u.residual or u.text), None, region, question=u.text
+            hits,
+            u.language,
+            self.kb.known_share(u.residual or u.text),
+            None,
+            region,
+            question=u.text,
+            context=context or "",
         )
         if decision.kind == "decline":
             reply = self._decline(decision, u, state, place_obj, region)
@@ -355,8 +368,10 @@ class Assistant:
         state.last_question = u.text
         ranked = [h.id for h in decision.choices] + [h.id for h in hits if h.id not in state.choices]
         refs = [SourceRef(id=h.id, title=h.title, section=h.section) for h in decision.choices]
+        guides = [self.kb.get(h.id) for h in decision.choices]
+        briefs = [brief(g.guide, aspect) if g and g.guide else None for g in guides]
         return Reply(
-            answer=compose_clarify(titles, u.language),
+            answer=compose_clarify(titles, u.language, briefs),
             choices=refs,
             ranked=ranked,
             aspect=aspect,

@@ -122,17 +122,21 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
     return scores
 
 
-def named_choice(question: str, choices: list[Hit]) -> Hit | None:
+def named_choice(question: str, choices: list[Hit], context: str = "") -> Hit | None:
     """The family member the question names ("大赛" picks 优秀创业项目资助核发（大赛选拔项目落地资助）,
-    "第一次" picks 首次申领 over 补领), if one stands out."""
-    scores = _named_scores(question, choices)
-    best = max(scores)
-    if best <= 0 or scores.count(best) > 1:
-        return None
-    return choices[scores.index(best)]
+    "第一次" picks 首次申领 over 补领), if one stands out; else the one the question names together
+    with the conversation's previous question (``context``: "城乡居民医保怎么交" then "那养老保险呢")."""
+    for text in (question, f"{context} {question}" if context else None):
+        if text is None:
+            continue
+        scores = _named_scores(text, choices)
+        best = max(scores)
+        if best > 0 and scores.count(best) == 1:
+            return choices[scores.index(best)]
+    return None
 
 
-def prefer_named(question: str, hits: list[Hit]) -> list[Hit]:
+def prefer_named(question: str, hits: list[Hit], context: str = "") -> list[Hit]:
     """Move the sibling the question names to the front, when it is close behind the best hit."""
     if len(hits) < 2 or hits[0].kind != "guide":
         return hits
@@ -144,7 +148,7 @@ def prefer_named(question: str, hits: list[Hit]) -> list[Hit]:
     ]
     if len(family) < 2:
         return hits
-    named = named_choice(question, family)
+    named = named_choice(question, family, context)
     if named is None or named is top:
         return hits
     return [named, *[h for h in hits if h is not named]]
@@ -157,6 +161,7 @@ def decide(
     guard_kind: str | None = None,
     other_region: str | None = None,
     question: str = "",
+    context: str = "",
 ) -> Decision:
     if guard_kind:
         return Decision("decline", guard_kind)
@@ -166,7 +171,7 @@ def decide(
         return Decision("decline", "no_match")
     choices = family_choices(hits)
     if choices:
-        named = named_choice(question, choices) if question else None
+        named = named_choice(question, choices, context) if question else None
         if named is None:
             return Decision("clarify", choices=choices)
         return Decision("answer", choices=[named])

@@ -31,7 +31,7 @@ from knowledge.chunking import CHUNKER_VERSION, chunk_source
 from knowledge.embedding import Embedder
 from knowledge.lexical import BM25Index, TermSplitter
 from knowledge.models import Chunk, Source
-from knowledge.text import normalise
+from knowledge.text import lexicon_fingerprint, normalise
 from knowledge.vectors import VectorCollection, embedded_client, server_client
 
 _KB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
@@ -52,7 +52,7 @@ def check_kb_name(name: str) -> str:
 
 def source_hash(source: Source) -> str:
     payload = source.model_dump_json(exclude={"path"})
-    return hashlib.sha256(f"{CHUNKER_VERSION}\0{payload}".encode()).hexdigest()
+    return hashlib.sha256(f"{CHUNKER_VERSION}\0{lexicon_fingerprint()}\0{payload}".encode()).hexdigest()
 
 
 def index_text(chunk: Chunk) -> str:

@@ -59,10 +59,22 @@ class VariantLexicon:
         return self._pattern.sub(lambda m: self.canonical[m.group(0)], folded)
 
 
+def _variants_text() -> str:
+    return resources.files("knowledge").joinpath("data/variants.txt").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def default_lexicon() -> VariantLexicon:
-    text = resources.files("knowledge").joinpath("data/variants.txt").read_text(encoding="utf-8")
-    return VariantLexicon.from_text(text)
+    return VariantLexicon.from_text(_variants_text())
+
+
+@lru_cache(maxsize=1)
+def lexicon_fingerprint() -> str:
+    """Changes whenever the variant lexicon does: indexed text depends on it, so an edited lexicon
+    re-indexes every source on the next ingest."""
+    import hashlib
+
+    return hashlib.sha256(_variants_text().encode("utf-8")).hexdigest()[:16]
 
 
 def normalise(text: str, lexicon: VariantLexicon | None = None) -> str:

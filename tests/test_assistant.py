@@ -179,6 +179,7 @@ def test_questions_about_another_region_are_declined_but_mentions_are_not(bot):
     assert bot.foreign_region("上海办居住证需要什么材料") == "上海"
     assert bot.foreign_region("我要去上海看病，异地就医怎么备案") is None
     assert bot.foreign_region("我女儿在杭州工作，我俩都是云川的退休职工") is None
+    assert bot.foreign_region("去澳门的个人旅游签注一次可以待几天") is None  # a destination
     reply = bot.reply("北京的公积金租房提取一年能取多少？")
     assert (
         reply.declined
@@ -253,3 +254,23 @@ def test_an_faq_row_on_another_aspect_gives_way_to_its_guide(bot):
     reply = bot.reply("開個體戶要多少錢？")
     assert reply.sources[0].id == "990100-SCJG-0001" and reply.aspect == "fee"
     assert "收费标准" in reply.answer
+
+
+def test_a_short_follow_up_names_its_sibling_with_the_previous_question():
+    from assistant.policy import named_choice
+
+    pension = [sibling("urban", "城乡居民基本养老保险参保登记", 2.0), sibling("staff", "职工基本养老保险退休待遇申领", 1.9)]
+    assert named_choice("那养老保险呢", pension) is None
+    assert named_choice("那养老保险呢", pension, context="没单位，城乡居民医保怎么交").id == "urban"
+    # what the message itself names wins over the context
+    rent = [sibling("buy", "住房公积金购房提取", 2.0), sibling("rent", "住房公积金租房提取", 1.9)]
+    assert named_choice("那购房呢", rent, context="公积金租房提取要啥条件").id == "buy"
+
+
+def test_asking_back_about_a_fee_gives_the_fee_of_each_choice(bot):
+    reply = bot.reply("身份证掉水里泡坏了，字都看不清了，这算换领还是补领？要交多少钱")
+    assert reply.choices is not None and len(reply.choices) >= 2
+    for choice in reply.choices:
+        fee = guide(bot, choice.id).fee
+        assert fee and fee in reply.answer
+    assert "请回复序号或名称" in reply.answer

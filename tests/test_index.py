@@ -76,6 +76,17 @@ def test_reingesting_unchanged_embeds_nothing_and_keeps_the_version(tmp_path, wr
     assert again.unchanged == len(GUIDES) and again.embedded == 0
 
 
+def test_an_edited_variant_lexicon_reindexes_every_source(tmp_path, writer_for, monkeypatch):
+    import knowledge.index
+
+    folder = write_kb(tmp_path / "kb")
+    first = ingest(writer_for(), folder)
+    monkeypatch.setattr(knowledge.index, "lexicon_fingerprint", lambda: "edited")
+    again = ingest(writer_for(), folder)
+    assert again.changed and again.version == first.version + 1
+    assert sorted(again.updated) == sorted(GUIDES)
+
+
 def test_changed_source_is_replaced_and_only_its_text_embedded(tmp_path, writer_for, embedder, data_dir):
     folder = write_kb(tmp_path / "kb")
     ingest(writer_for(), folder)

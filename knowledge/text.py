@@ -19,8 +19,10 @@ _SPACE = re.compile(r"\s+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
+@lru_cache(maxsize=32_768)
 def fold(text: str) -> str:
-    """Width, script and case folding, without the variant lexicon."""
+    """Width, script and case folding, without the variant lexicon. Cached: OpenCC's pure-Python
+    conversion is the slow part, and answers fold the same guide texts again and again."""
     text = unicodedata.normalize("NFKC", text)
     if _HAN.search(text):
         text = _t2s.convert(text)

@@ -200,6 +200,8 @@ class Assistant:
             # the previous turn found nothing certain: read this one together with it
             hits = self.kb.search(f"{state.last_question} {message}", k=self.search_depth)
         region = self.foreign_region(u.text)
+        if region and hits and self._speaks_of(hits[0].id, region):
+            region = None  # the item itself is about that region ("香港的税收协定待遇" → 税收居民身份证明)
         decision = decide(
             hits,
             u.language,
@@ -222,6 +224,9 @@ class Assistant:
             source, top = guide, self.kb.best_passage(message, guide.id)
         ranked = [source.id, *[h.id for h in hits if h.id != source.id]]
         return self._answer(source, top, aspect, u, state, ranked, place_obj)
+
+    def _speaks_of(self, source_id: str, region: str) -> bool:
+        return any(region in normalise(chunk.text) for chunk in self.kb.chunks_of(source_id))
 
     def _guide_for_other_aspect(self, source: Source, u: Understanding) -> Source | None:
         """An FAQ row about the right item but another aspect ("开个体户要带什么材料？" for "开个体户

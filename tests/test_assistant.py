@@ -61,6 +61,13 @@ def test_follow_up_keeps_the_item_and_changes_the_aspect(bot):
     assert third.aspect == "online" and guide(bot, focus).online_url in third.answer
 
 
+def test_a_follow_up_about_the_procedure_stays_on_the_item(bot):
+    first = bot.reply("开个体户要带啥材料")
+    for follow_up in ("审核要多长时间？", "那办下来要多久？"):
+        reply = bot.reply(follow_up, first.state)
+        assert reply.sources[0].id == first.state.focus and reply.aspect == "time"
+
+
 def test_follow_up_can_switch_item(bot):
     first = bot.reply("内地居民结婚登记要带什么材料")
     assert first.sources[0].id == "990100-MZ-0001"
@@ -180,6 +187,10 @@ def test_questions_about_another_region_are_declined_but_mentions_are_not(bot):
     assert bot.foreign_region("我要去上海看病，异地就医怎么备案") is None
     assert bot.foreign_region("我女儿在杭州工作，我俩都是云川的退休职工") is None
     assert bot.foreign_region("去澳门的个人旅游签注一次可以待几天") is None  # a destination
+    # a region the matched item itself speaks of is that item's business, not another region's rules
+    assert bot.foreign_region("香港的旅游签注怎么办？") == "香港"
+    hong_kong = bot.reply("香港的旅游签注怎么办？")
+    assert not hong_kong.declined and hong_kong.sources[0].title == "往来港澳通行证签注"
     reply = bot.reply("北京的公积金租房提取一年能取多少？")
     assert (
         reply.declined

@@ -93,6 +93,21 @@ def _stages() -> dict[str, tuple[list[str], list[str]]]:
     return {stage: (spec["asks"], spec["names"]) for stage, spec in data.items()}
 
 
+@lru_cache(maxsize=1)
+def _audiences() -> dict[str, tuple[list[str], list[str]]]:
+    data = yaml.safe_load(resources.files("assistant").joinpath("data/audiences.yaml").read_text(encoding="utf-8"))
+    return {group: (spec["asks"], spec["names"]) for group, spec in data.items()}
+
+
+def asked_groups(question: str) -> set[str]:
+    """The special groups of applicants the question speaks as (foreigner, military …)."""
+    return {group for group, (asks, _) in _audiences().items() if any(w in question for w in asks)}
+
+
+def named_groups(title: str) -> set[str]:
+    return {group for group, (_, names) in _audiences().items() if any(w in title for w in names)}
+
+
 def asked_stages(question: str) -> set[str]:
     """The stages of an item's life the question speaks of (first time, lost, renew, …)."""
     return {stage for stage, (asks, _) in _stages().items() if any(w in question for w in asks)}
@@ -105,7 +120,7 @@ def named_stages(title: str) -> set[str]:
 def _named_scores(question: str, choices: list[Hit]) -> list[int]:
     """How strongly the question names each family member: the character pairs of the member's
     own part of the name that the question uses (only when it uses one member's alone: "这算换领还是
-    补领" names both), and the stage of life it asks about."""
+    补领" names both), the stage of life it asks about, and who is applying."""
     asked, stages = _pairs(question), asked_stages(question)
     own = []
     for n, choice in enumerate(choices):
@@ -119,6 +134,13 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
             named = named_stages(choice.title)
             score += 2 * len(named & stages) - 2 * bool(named - stages)
         scores.append(score)
+    groups, named = asked_groups(question), [named_groups(c.title) for c in choices]
+    if any(named):  # the siblings differ by who applies: see data/audiences.yaml
+        for n, for_groups in enumerate(named):
+            if groups:
+                scores[n] += 2 * len(for_groups & groups) - 2 * bool(for_groups - groups)
+            elif not for_groups:
+                scores[n] += 1
     return scores
 
 

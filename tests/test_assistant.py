@@ -285,3 +285,26 @@ def test_asking_back_about_a_fee_gives_the_fee_of_each_choice(bot):
         fee = guide(bot, choice.id).fee
         assert fee and fee in reply.answer
     assert "请回复序号或名称" in reply.answer
+
+
+def test_who_applies_picks_the_sibling():
+    from assistant.policy import named_choice
+
+    cpa = [
+        sibling("foreign", "注册会计师注册（外国人）", 2.0),
+        sibling("mainland", "注册会计师注册（内地居民）", 1.9),
+        sibling("taiwan", "注册会计师注册（台湾地区居民）", 1.8),
+    ]
+    # a question that speaks as no special group comes from an ordinary resident
+    assert named_choice("CPA全科都过了，申请注册要交什么？", cpa).id == "mainland"
+    assert named_choice("我是外国人，在广东考过了CPA，怎么申请注册", cpa).id == "foreign"
+    assert named_choice("台湾居民在大陆考过CPA，注册要带什么", cpa).id == "taiwan"
+    plain = [sibling("a", "食品经营许可（新办）", 2.0), sibling("b", "食品经营许可延续", 1.9)]
+    assert named_choice("食品证怎么弄", plain) is None  # no group in the names: nothing to pick by
+
+
+def test_adding_to_a_licence_is_a_change():
+    from assistant.policy import asked_stages
+
+    assert asked_stages("饭店新增了热菜，食品证要办什么手续？") == {"change"}
+    assert asked_stages("个体户增加经营范围要多少钱") == {"change"}

@@ -12,7 +12,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from knowledge.models import Chunk, Document, FaqRow, Guide, Material, Source
 
-CHUNKER_VERSION = 4  # part of every content hash: bump to re-chunk everything
+CHUNKER_VERSION = 5  # part of every content hash: bump to rebuild every index (5: HNSW ef_search)
 SECTIONS = ("overview", "conditions", "materials", "process", "place", "faq", "text")
 SECTION_LABELS = {
     "overview": "概况",

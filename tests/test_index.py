@@ -66,6 +66,11 @@ def test_search_finds_the_right_item_with_section_and_score(tmp_path, writer_for
     assert hits[0].id == "GTH-1" and hits[0].title == "个体工商户设立登记"
     assert hits[0].section in {"overview", "materials"} and hits[0].score > 0
     assert kb.search("我的身分證丟了")[0].id == "SFZ-3"  # traditional + variant words
+    from knowledge.vectors import HNSW_EF_SEARCH
+
+    # the graph search explores widely enough to find the true nearest chunks (knowledge/vectors.py)
+    hnsw = kb._current().collection.collection.configuration["hnsw"]
+    assert hnsw["space"] == "cosine" and hnsw["ef_search"] == HNSW_EF_SEARCH
 
 
 def test_reingesting_unchanged_embeds_nothing_and_keeps_the_version(tmp_path, writer_for):
@@ -232,4 +237,5 @@ def test_chroma_server_backend(tmp_path, writer_for, embedder, data_dir, chroma_
         c.name for c in chromadb.HttpClient(port=int(chroma_server.rsplit(":", 1)[1])).list_collections()
     }
     assert names == {"zhiyin-srv-v000002", "zhiyin-srv-v000003"}
+    assert kb._current().collection.collection.configuration["hnsw"]["ef_search"] >= 1000
     assert kb.search("个体户")[0].id == "GTH-1"

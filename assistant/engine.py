@@ -120,6 +120,18 @@ class Assistant:
     def __post_init__(self) -> None:
         self.directory = PlaceDirectory(self.places)
         self._local_regions: set[str] | None = None
+        self._bundles: tuple[int, dict[str, list[str]]] | None = None
+
+    def bundles_with(self, source_id: str) -> list[str]:
+        """Names of the "一件事" bundles that include an item (the reverse of ``Guide.bundle``)."""
+        version = self.kb.version
+        if self._bundles is None or self._bundles[0] != version:
+            reverse: dict[str, list[str]] = {}
+            for source in self.kb.sources().values():
+                for part in source.guide.bundle if source.guide else []:
+                    reverse.setdefault(part, []).append(source.title)
+            self._bundles = (version, reverse)
+        return self._bundles[1].get(source_id, [])
 
     # -- regions ---------------------------------------------------------------------------
     def local_regions(self) -> set[str]:
@@ -315,6 +327,9 @@ class Assistant:
             bundle_names = [part.title if part else b for b, part in parts]
         also = [a for a in u.also if a != aspect] if u.aspect_explicit else []
         text = compose_source(source, hit, aspect, bundle_names, u.text, also)
+        if source.guide and (bundles := self.bundles_with(source.id)):
+            names = "、".join(f"“{name}”" for name in bundles)
+            text += f"\n如还要一并办理相关事项，可选择{names}：一张表单、一个窗口一次办好。"
         guide_source = (
             source
             if source.guide

@@ -32,6 +32,9 @@ CLARIFY_MARGIN = 0.25  # fused-score difference under which two family members a
 FAMILY_COMMON = 4  # characters two names must share to be one family
 SIBLING_MARGIN = 1.0  # how far behind a sibling the question names may be and still be preferred
 
+BUNDLE_MARK = "一件事"  # the national name of a bundle of items handled as one ("诊所备案一件事")
+BUNDLE_CUES = ("一件事", "一起办", "一并办", "一次办", "一次性办", "套餐", "联办", "打包")
+
 _PAREN = re.compile(r"[（(][^）)]*[）)]")
 
 
@@ -134,6 +137,16 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
             named = named_stages(choice.title)
             score += 2 * len(named & stages) - 2 * bool(named - stages)
         scores.append(score)
+    bundles = [n for n, c in enumerate(choices) if BUNDLE_MARK in c.title]
+    if bundles and len(bundles) < len(choices):
+        # a "一件事" bundle and an item it contains: the question that asks for the bundle gets it,
+        # one that names only the item means the item (its answer mentions the bundle)
+        asks_bundle = any(cue in question for cue in BUNDLE_CUES)
+        for n, choice in enumerate(choices):
+            if n in bundles:
+                scores[n] += 2 if asks_bundle else 0
+            elif not asks_bundle and any(choice.title in choices[b].title for b in bundles):
+                scores[n] += 1
     groups, named = asked_groups(question), [named_groups(c.title) for c in choices]
     if any(named):  # the siblings differ by who applies: see data/audiences.yaml
         for n, for_groups in enumerate(named):

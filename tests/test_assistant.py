@@ -308,3 +308,14 @@ def test_adding_to_a_licence_is_a_change():
 
     assert asked_stages("饭店新增了热菜，食品证要办什么手续？") == {"change"}
     assert asked_stages("个体户增加经营范围要多少钱") == {"change"}
+
+
+def test_an_item_of_a_bundle_is_answered_as_itself_and_points_to_the_bundle(bot):
+    from assistant.policy import named_choice
+
+    pair = [sibling("bundle", "诊所备案一件事", 2.0), sibling("part", "诊所备案", 1.9)]
+    assert named_choice("开诊所备案要交哪些材料？", pair).id == "part"
+    assert named_choice("诊所备案一件事要交哪些材料？", pair).id == "bundle"
+    assert named_choice("诊所备案和放射许可能一起办吗", pair).id == "bundle"
+    reply = bot.reply("开诊所备案要交哪些材料？")
+    assert reply.sources[0].title == "诊所备案" and "“诊所备案一件事”" in reply.answer

@@ -310,11 +310,19 @@ def compose_source(
     bundle_names: list[str] | None = None,
     question: str = "",
     also: Sequence[str] = (),
+    linked: Guide | None = None,
 ) -> str:
+    """The answer text from one source; ``linked`` is the guide an FAQ row belongs to."""
     if source.guide is not None:
         return compose_guide(source.guide, aspect, bundle_names, hit, question, also)
     if source.faq is not None:
-        return f"{source.faq.answer}\n（摘自常见问题：{source.faq.question}）"
+        text = f"{source.faq.answer}\n（摘自常见问题：{source.faq.question}）"
+        shown = source.faq.answer
+        if linked is not None and question and (
+            quoted := evidence(_guide_sentences(linked), linked.name, question, shown, {aspect, *also})
+        ):
+            text += f"\n《{linked.name}》指南还写明：" + "；".join(quoted) + "。"
+        return text
     doc = source.document
     assert doc is not None
     passage = _passage(hit) if hit is not None and hit.id == source.id else doc.text[:400]

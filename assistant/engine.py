@@ -326,7 +326,10 @@ class Assistant:
             parts = [(b, self.kb.get(b)) for b in source.guide.bundle]
             bundle_names = [part.title if part else b for b, part in parts]
         also = [a for a in u.also if a != aspect] if u.aspect_explicit else []
-        text = compose_source(source, hit, aspect, bundle_names, u.text, also)
+        linked = self.kb.get(source.faq.guide_id) if source.faq and source.faq.guide_id else None
+        text = compose_source(
+            source, hit, aspect, bundle_names, u.text, also, linked.guide if linked else None
+        )
         if source.guide and (bundles := self.bundles_with(source.id)):
             names = "、".join(f"“{name}”" for name in bundles)
             text += f"\n如还要一并办理相关事项，可选择{names}：一张表单、一个窗口一次办好。"

@@ -270,7 +270,10 @@ def test_an_faq_row_on_another_aspect_gives_way_to_its_guide(bot):
 def test_a_short_follow_up_names_its_sibling_with_the_previous_question():
     from assistant.policy import named_choice
 
-    pension = [sibling("urban", "城乡居民基本养老保险参保登记", 2.0), sibling("staff", "职工基本养老保险退休待遇申领", 1.9)]
+    pension = [
+        sibling("urban", "城乡居民基本养老保险参保登记", 2.0),
+        sibling("staff", "职工基本养老保险退休待遇申领", 1.9),
+    ]
     assert named_choice("那养老保险呢", pension) is None
     assert named_choice("那养老保险呢", pension, context="没单位，城乡居民医保怎么交").id == "urban"
     # what the message itself names wins over the context
@@ -319,3 +322,14 @@ def test_an_item_of_a_bundle_is_answered_as_itself_and_points_to_the_bundle(bot)
     assert named_choice("诊所备案和放射许可能一起办吗", pair).id == "bundle"
     reply = bot.reply("开诊所备案要交哪些材料？")
     assert reply.sources[0].title == "诊所备案" and "“诊所备案一件事”" in reply.answer
+
+
+def test_an_faq_row_answer_quotes_its_guide_where_the_guide_says_more(bot):
+    reply = bot.reply("个体户不干了，注销要不要登报公示？")
+    row = bot.kb.get(reply.sources[0].id)
+    assert row is not None and row.faq is not None and row.faq.answer in reply.answer
+    linked = guide(bot, row.faq.guide_id)
+    quoted = reply.answer.split(f"《{linked.name}》指南还写明：")[1]
+    assert quoted.rstrip("。").split("；")[0] in " ".join(
+        [*linked.conditions, *linked.steps, *(p.a for p in linked.faq)]
+    )

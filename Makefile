@@ -23,4 +23,5 @@ system-packages:
 test: install system-packages
 	$(BIN)/zhiyin model build
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q

@@ -193,7 +193,9 @@ def compose_guide(
 
 # Characters that carry no topic on their own: a pair of them ("什么", "可以", "办理") says
 # nothing about which sentence of a guide answers the question.
-_FUNCTION_CHARS = set("的了吗呢吧啊呀么是不要能可以会该怎什哪多少几个还有没都就也在和与或及我你他她它们这那些请问办理申需想去到给让把被从对为")
+_FUNCTION_CHARS = set(
+    "的了吗呢吧啊呀么是不要能可以会该怎什哪多少几个还有没都就也在和与或及我你他她它们这那些请问办理申需想去到给让把被从对为"
+)
 
 
 def _sentences(texts: Iterable[str | None]) -> list[str]:
@@ -318,8 +320,10 @@ def compose_source(
     if source.faq is not None:
         text = f"{source.faq.answer}\n（摘自常见问题：{source.faq.question}）"
         shown = source.faq.answer
-        if linked is not None and question and (
-            quoted := evidence(_guide_sentences(linked), linked.name, question, shown, {aspect, *also})
+        if (
+            linked is not None
+            and question
+            and (quoted := evidence(_guide_sentences(linked), linked.name, question, shown, {aspect, *also}))
         ):
             text += f"\n《{linked.name}》指南还写明：" + "；".join(quoted) + "。"
         return text
@@ -394,7 +398,8 @@ def brief(g: Guide, aspect: str) -> str | None:
 def compose_clarify(titles: list[str], language: str, briefs: Sequence[str | None] = ()) -> str:
     briefs = list(briefs) + [None] * (len(titles) - len(briefs))
     numbered = "\n".join(
-        f"{i}. {t}" + (f"（{b}）" if b else "") for i, (t, b) in enumerate(zip(titles, briefs, strict=False), start=1)
+        f"{i}. {t}" + (f"（{b}）" if b else "")
+        for i, (t, b) in enumerate(zip(titles, briefs, strict=False), start=1)
     )
     if language == "en":
         return f"Which of these do you mean?\n{numbered}\nReply with the number."

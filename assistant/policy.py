@@ -92,13 +92,17 @@ def _pairs(text: str) -> set[str]:
 
 @lru_cache(maxsize=1)
 def _stages() -> dict[str, tuple[list[str], list[str]]]:
-    data = yaml.safe_load(resources.files("assistant").joinpath("data/intents.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(
+        resources.files("assistant").joinpath("data/intents.yaml").read_text(encoding="utf-8")
+    )
     return {stage: (spec["asks"], spec["names"]) for stage, spec in data.items()}
 
 
 @lru_cache(maxsize=1)
 def _audiences() -> dict[str, tuple[list[str], list[str]]]:
-    data = yaml.safe_load(resources.files("assistant").joinpath("data/audiences.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(
+        resources.files("assistant").joinpath("data/audiences.yaml").read_text(encoding="utf-8")
+    )
     return {group: (spec["asks"], spec["names"]) for group, spec in data.items()}
 
 

@@ -143,7 +143,9 @@ def booking_lookup(request: Request, code: str) -> HTMLResponse:
     """Where the booking's QR leads: the owner confirms the phone's last four digits to see it."""
     cleaned = clean_code(code)
     if cleaned is None:
-        return render_page(request, "booking.html", status=404, record=None, code=code[:20], error="预约码格式不对。")
+        return render_page(
+            request, "booking.html", status=404, record=None, code=code[:20], error="预约码格式不对。"
+        )
     return render_page(request, "booking.html", record=None, code=cleaned)
 
 
@@ -162,5 +164,10 @@ def booking_view(
         return _booking_page(request, service, service.lookup(code, last4), last4)
     except BookingError as exc:
         return render_page(
-            request, "booking.html", status=exc.status, record=None, code=clean_code(code) or "", error=exc.message
+            request,
+            "booking.html",
+            status=exc.status,
+            record=None,
+            code=clean_code(code) or "",
+            error=exc.message,
         )

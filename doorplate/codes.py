@@ -157,7 +157,11 @@ class PlateRegistry:
                     return
                 db.add(
                     PlateScan(
-                        day=day, code=verdict.code, place_id=verdict.place_id, outcome=verdict.outcome, count=1
+                        day=day,
+                        code=verdict.code,
+                        place_id=verdict.place_id,
+                        outcome=verdict.outcome,
+                        count=1,
                     )
                 )
                 try:
@@ -174,10 +178,13 @@ class PlateRegistry:
         with Session(self.engine) as db:
             rows = db.execute(query.order_by(PlateScan.day.desc(), PlateScan.count.desc()))
             return [
-                {"day": d.isoformat(), "code": c, "place_id": p, "outcome": o, "scans": n} for d, c, p, o, n in rows
+                {"day": d.isoformat(), "code": c, "place_id": p, "outcome": o, "scans": n}
+                for d, c, p, o, n in rows
             ]
 
     def totals(self) -> dict[str, int]:
         with Session(self.engine) as db:
-            rows = db.execute(select(PlateScan.outcome, func.sum(PlateScan.count)).group_by(PlateScan.outcome))
+            rows = db.execute(
+                select(PlateScan.outcome, func.sum(PlateScan.count)).group_by(PlateScan.outcome)
+            )
             return {o: int(n) for o, n in rows}

@@ -27,7 +27,11 @@ def chinese(message: str) -> str:
 
 templates.env.filters["chinese"] = chinese
 templates.env.globals.update(
-    hotline=HOTLINE, format_code=format_code, days_text=days_text, material_line=material_line, inf=float("inf")
+    hotline=HOTLINE,
+    format_code=format_code,
+    days_text=days_text,
+    material_line=material_line,
+    inf=float("inf"),
 )
 
 

@@ -192,7 +192,9 @@ QUEUE_PAGE_HEADERS = {  # these pages load nothing from elsewhere; the clerk's p
 }
 
 
-def _hallrender_page(request: Request, cat: ServiceCatalog, template: str, place_id: str, build) -> HTMLResponse:
+def _hallrender_page(
+    request: Request, cat: ServiceCatalog, template: str, place_id: str, build
+) -> HTMLResponse:
     """A page about a hall's queue: ``build(hall, config)`` gives its context. An unknown place is a 404
     page, a place without appointments and queue numbers a plain message (also 404)."""
     from doorplate.booking import BookingError as NoQueue

@@ -54,7 +54,9 @@ def booking_app(settings, db_url: str, clock: Clock) -> Iterator:
     from zhiyin.app import create_app
     from zhiyin.db import shared_engine
 
-    app = create_app(settings.model_copy(update={"database_url": db_url, "admin_token": SecretStr(ADMIN_SECRET)}))
+    app = create_app(
+        settings.model_copy(update={"database_url": db_url, "admin_token": SecretStr(ADMIN_SECRET)})
+    )
     app.state.bookings.clock = clock
     try:
         yield app

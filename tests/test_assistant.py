@@ -310,12 +310,20 @@ def test_a_question_naming_no_special_case_gets_the_plain_sibling():
     from assistant.policy import named_choice
 
     lawyers = [
-        sibling("state-city", "专职律师执业许可(（国资律师事务所占编人员申请执业（材料依据同申请专职执业））)", 2.0),
-        sibling("state-prov", "专职律师执业许可(国资律师事务所占编人员申请执业（材料依据同申请专职执业）)", 1.9),
+        sibling(
+            "state-city",
+            "专职律师执业许可(（国资律师事务所占编人员申请执业（材料依据同申请专职执业））)",
+            2.0,
+        ),
+        sibling(
+            "state-prov", "专职律师执业许可(国资律师事务所占编人员申请执业（材料依据同申请专职执业）)", 1.9
+        ),
         sibling("plain", "专职律师执业许可(申请专职执业)", 1.8),
     ]
     assert named_choice("实习满一年了，申请专职律师执业证要交哪些材料？", lawyers).id == "plain"
-    assert named_choice("我在国资所占编，申请专职律师执业要交什么", [lawyers[1], lawyers[2]]).id == "state-prov"
+    assert (
+        named_choice("我在国资所占编，申请专职律师执业要交什么", [lawyers[1], lawyers[2]]).id == "state-prov"
+    )
     village = [
         sibling("extend", "乡村建设规划许可证核发(办理《乡村建设规划许可证》延期使用)", 2.0),
         sibling("plain", "乡村建设规划许可证核发", 1.9),

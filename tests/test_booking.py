@@ -86,7 +86,12 @@ def test_a_booking_is_found_by_its_code_and_the_phones_last_four_digits(service)
     assert record.name_masked == "张*丰" and record.phone_masked == "138****5678"
     assert service.lookup(record.code, LAST4) == record
     assert service.lookup(record.code.lower(), LAST4).code == record.code  # as typed by a person
-    for code, digits in ((record.code, "0000"), (record.code, "５６７８"), ("ZZZZZZZZ", LAST4), ("nonsense", LAST4)):
+    for code, digits in (
+        (record.code, "0000"),
+        (record.code, "５６７８"),
+        ("ZZZZZZZZ", LAST4),
+        ("nonsense", LAST4),
+    ):
         with pytest.raises(NotFound):
             service.lookup(code, digits)
 
@@ -383,8 +388,12 @@ def test_masks_for_staff_views():
 def test_public_writes_are_rate_limited_per_client(demo_settings, db_url):
     limited = demo_settings.model_copy(update={"rate_limit_per_minute": 2})
     with booking_app(limited, db_url, Clock(MONDAY, 10)) as app, TestClient(app) as http:  # the hall is open
-        codes = [http.post("/api/places/yc-center/tickets", json={"group": "C"}).status_code for _ in range(3)]
+        codes = [
+            http.post("/api/places/yc-center/tickets", json={"group": "C"}).status_code for _ in range(3)
+        ]
         assert codes == [201, 201, 429]
         refused = http.post("/api/bookings", json=booking_json())
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
-        assert http.get("/api/places/yc-taoxi/slots", params={"item": CARD}).status_code == 200  # reads are not
+        assert (
+            http.get("/api/places/yc-taoxi/slots", params={"item": CARD}).status_code == 200
+        )  # reads are not

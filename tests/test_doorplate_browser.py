@@ -90,8 +90,6 @@ def test_elder_mode_is_large_and_remembered(phone, live_server, codes):
     assert not phone.evaluate("document.body.classList.contains('elder')")
 
 
-
-
 def test_text_contrast_meets_wcag_aa_in_both_modes(phone, live_server, codes):
     phone.goto(f"{live_server}/p/{codes['yc-taoxi-lihua']}")
     assert phone.evaluate(CONTRAST) == []
@@ -110,7 +108,9 @@ def test_nearby_points_sort_by_the_phones_location(browser, live_server, codes):
     assert first() != "白沙街道便民服务中心"  # by the hierarchy: the village's own township first
     page.click("#sort-nearby")
     page.wait_for_function("document.getElementById('nearby-status').textContent.includes('已按')")
-    assert first() == "白沙街道便民服务中心" and "距您约0.0公里" in page.locator("#nearby li").first.inner_text()
+    assert (
+        first() == "白沙街道便民服务中心" and "距您约0.0公里" in page.locator("#nearby li").first.inner_text()
+    )
     context.close()
 
 

@@ -90,7 +90,15 @@ def test_a_scan_is_counted_but_searching_the_page_is_not(client, app):
 
 def test_guide_page_has_everything_to_handle_the_item(client):
     html = client.get("/g/990100-GA-0003", params={"place": "yc-center-c"}).text
-    for part in ("居民身份证补领", "需要准备的材料", "办理流程", "承诺时限", "收费", "在哪里办", "一次性告知单"):
+    for part in (
+        "居民身份证补领",
+        "需要准备的材料",
+        "办理流程",
+        "承诺时限",
+        "收费",
+        "在哪里办",
+        "一次性告知单",
+    ):
         assert part in html, part
     assert "C区" in html  # the window here
     notice = client.get("/g/990100-GA-0003/notice.txt", params={"place": "yc-center-c"})
@@ -109,9 +117,9 @@ def test_elder_mode_is_remembered_without_javascript(client, app):
     code = app.state.plates.issue("yc-center")
     switched = client.get("/elder", params={"on": "true", "next": f"/p/{code}"}, follow_redirects=False)
     assert switched.status_code == 303 and switched.headers["location"] == f"/p/{code}"
-    assert "<body class=\"elder" in client.get(f"/p/{code}").text  # the cookie is kept by the client
+    assert '<body class="elder' in client.get(f"/p/{code}").text  # the cookie is kept by the client
     client.get("/elder", params={"on": "false", "next": "/"})
-    assert "<body class=\"elder" not in client.get(f"/p/{code}").text
+    assert '<body class="elder' not in client.get(f"/p/{code}").text
     offsite = client.get("/elder", params={"next": "//evil.example/"}, follow_redirects=False)
     assert offsite.headers["location"] == "/"
 
@@ -131,7 +139,11 @@ def test_kiosk_page_and_its_continue_qr(client):
 def first_free_slot(client, place: str, item: str) -> str:
     info = client.get(f"/api/places/{place}/booking").json()
     for day in info["dates"]:
-        free = [s for s in client.get(f"/api/places/{place}/slots", params={"item": item, "date": day}).json() if s["free"]]
+        free = [
+            s
+            for s in client.get(f"/api/places/{place}/slots", params={"item": item, "date": day}).json()
+            if s["free"]
+        ]
         if free:
             return free[-1]["slot"]  # the day's last: far from "now", so never in the past mid-test
     raise AssertionError("no free slot in the booking window")
@@ -142,7 +154,14 @@ def test_booking_pages_book_once_per_form_and_refuse_clearly(client):
     form = client.get("/book", params={"place": "yc-center-c", "item": item}).text
     assert "第三步：选择时间" in form and 'name="key"' in form
     slot = first_free_slot(client, "yc-center-c", item)
-    fields = {"place": "yc-center-c", "item": item, "slot": slot, "name": "李四", "phone": "13900001234", "key": "form-key-0001"}
+    fields = {
+        "place": "yc-center-c",
+        "item": item,
+        "slot": slot,
+        "name": "李四",
+        "phone": "13900001234",
+        "key": "form-key-0001",
+    }
     first = client.post("/book", data=fields)
     again = client.post("/book", data=fields)  # a double tap on a slow network
     assert first.status_code == again.status_code == 200 and "预约成功" in first.text

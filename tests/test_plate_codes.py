@@ -74,7 +74,12 @@ def test_scans_are_counted_per_code_day_and_outcome(registry):
     registry.record_scan(registry.verify(code), day=yesterday)
     registry.record_scan(registry.verify("ZZZZZZZZZZZZ"))
     with ThreadPoolExecutor(4) as pool:  # concurrent first scans of a day all count
-        list(pool.map(lambda _: registry.record_scan(registry.verify(code), day=today - dt.timedelta(days=5)), range(8)))
+        list(
+            pool.map(
+                lambda _: registry.record_scan(registry.verify(code), day=today - dt.timedelta(days=5)),
+                range(8),
+            )
+        )
     rows = registry.stats()
     counts = {(r["day"], r["code"], r["outcome"]): r["scans"] for r in rows}
     assert counts[(today.isoformat(), code, "ok")] == 3

@@ -343,7 +343,9 @@ def places_list(kb: str | None, as_json: bool) -> None:
     if not directory.places:
         fail("no places: ingest a places file first (zhiyin ingest --demo, or --places FILE)", 1)
     if as_json:
-        click.echo(json.dumps([p.model_dump(mode="json") for p in directory.places], ensure_ascii=False, indent=1))
+        click.echo(
+            json.dumps([p.model_dump(mode="json") for p in directory.places], ensure_ascii=False, indent=1)
+        )
         return
     for place in directory.places:
         depth = len(directory.ancestors(place.id))
@@ -425,7 +427,9 @@ def plates_stats(days: int, as_json: bool) -> None:
     for r in rows:
         flag = "" if r["outcome"] == "ok" else "  ← suspicious"
         code = r["code"] or "(malformed)"
-        click.echo(f"{r['day']:<10}  {code:<14}  {r['place_id'] or '-':<22}  {r['outcome']:<8}  {r['scans']:>5}{flag}")
+        click.echo(
+            f"{r['day']:<10}  {code:<14}  {r['place_id'] or '-':<22}  {r['outcome']:<8}  {r['scans']:>5}{flag}"
+        )
 
 
 @main.group("db")
@@ -459,7 +463,9 @@ def _staff_directory():
 @staff.command("add")
 @click.argument("name")
 @click.option("--place", "place_id", default=None, help="Bind the token to this hall (its id).")
-@click.option("--window", default=None, help="Bind the token to this window (e.g. A05): it may call only there.")
+@click.option(
+    "--window", default=None, help="Bind the token to this window (e.g. A05): it may call only there."
+)
 def staff_add(name: str, place_id: str | None, window: str | None) -> None:
     """Make a token for clerk NAME and print it once (only its hash is kept)."""
     try:

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
         "Changing it invalidates every printed plate.",
     )
     admin_token: SecretStr | None = Field(
-        None, description="Bearer token for the staff endpoints (call next, boards); unset = clerk tokens only."
+        None,
+        description="Bearer token for the staff endpoints (call next, boards); unset = clerk tokens only.",
     )
     booking_secret: SecretStr | None = Field(
         None,

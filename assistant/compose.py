@@ -7,7 +7,7 @@ summary of the rest, the online link and how to book. Documents and FAQ rows are
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from knowledge.chunking import days_text, material_line
@@ -198,19 +198,24 @@ _FUNCTION_CHARS = set(
 )
 
 
-def _sentences(texts: Iterable[str | None]) -> list[str]:
+# A sentence a source could be quoted by, and what it is about beyond its own words: an FAQ
+# answer ("可以延长缴费…") is about its question ("缴费不满15年怎么办？"), which the asker may echo.
+Sentence = tuple[str, str]
+
+
+def _sentences(texts: Iterable[str | None], about: str = "") -> list[Sentence]:
     sentences = []
     for text in texts:
         for piece in re.split(r"[。；;！!？?\n]", text or ""):
             piece = piece.strip(" ，,、：:-*#>")
             if 4 <= len(piece) <= 120:
-                sentences.append(piece)
+                sentences.append((piece, about))
     return sentences
 
 
-def _guide_sentences(g: Guide) -> list[str]:
+def _guide_sentences(g: Guide) -> list[Sentence]:
     texts = [*g.conditions, *g.steps, *(m.note for m in g.materials if m.note), g.scope, g.window, g.hours]
-    return _sentences(texts + [pair.a for pair in g.faq])
+    return _sentences(texts) + [s for pair in g.faq for s in _sentences([pair.a], about=pair.q)]
 
 
 # What a sentence about an aspect looks like: a time question wants the sentences with a duration
@@ -225,7 +230,7 @@ ASPECT_CUES = {
 
 
 def evidence(
-    sentences: list[str],
+    sentences: list[Sentence],
     title: str,
     question: str,
     shown: str,
@@ -245,14 +250,15 @@ def evidence(
         return []
     present = _squash(shown)
     scored = []
-    for sentence in dict.fromkeys(sentences):
-        squashed, pairs = _prepared(sentence)
+    for sentence, about in dict.fromkeys(sentences):
+        squashed, own, context = _prepared(sentence, about)
         if squashed in present:
             continue
-        overlap = len(asked & pairs)
+        said, echoed = len(asked & own), len(asked & context)
         on_aspect = any(cue.search(sentence) for cue in cues)
-        if overlap >= 2 or on_aspect:
-            scored.append((-(overlap + on_aspect), len(sentence), sentence))
+        if said + echoed >= 2 or on_aspect:
+            # what the sentence says itself counts fully, what its FAQ question says half
+            scored.append((-(said + echoed / 2 + on_aspect), len(sentence), sentence))
     return [sentence for _, _, sentence in sorted(scored)[:limit]]
 
 
@@ -261,9 +267,11 @@ def _squash(text: str) -> str:
 
 
 @lru_cache(maxsize=65_536)
-def _prepared(sentence: str) -> tuple[str, frozenset[str]]:
-    """A guide sentence normalised once: the same guides are quoted again and again."""
-    return _squash(sentence), frozenset(_bigrams(sentence))
+def _prepared(sentence: str, about: str = "") -> tuple[str, frozenset[str], frozenset[str]]:
+    """A guide sentence normalised once (the same guides are quoted again and again), with its
+    character pairs and those only what it is about has."""
+    own = _bigrams(sentence)
+    return _squash(sentence), frozenset(own), frozenset(_bigrams(about) - own)
 
 
 def _compose_guide(
@@ -350,6 +358,7 @@ DECLINE_TEXT = {
     "personal_data": "为保护个人信息，我不能查询或提供他人的身份证号、电话、住址等信息。办理本人业务请携带证件到窗口。",
     "abuse": "理解您可能遇到了不顺心的事。如需反映问题或投诉，可以拨打12345热线，会有专人处理。",
     "other_region": "我这里只有本地的办事指南，{region}的规定请咨询当地的12345热线或政务服务中心。",
+    "other_group": "办事指南里的“{item}”是为{named}办理的，没有找到为{asked}办理的依据，我不能随便回答。",
     "no_match": "抱歉，这个问题在办事指南里没有找到依据，我不能随便回答。",
 }
 DECLINE_EN = {
@@ -357,23 +366,28 @@ DECLINE_EN = {
     "personal_data": "To protect personal information I cannot look up anyone's ID number, phone or address.",
     "abuse": "If something went wrong, please call the 12345 hotline to make a complaint; a person will follow up.",
     "other_region": "I only have the local service guides; for {region}, please call the local 12345 hotline.",
+    "other_group": 'The guide "{item}" is for another group of applicants ({named}); '
+    "I found nothing for yours, and I will not guess.",
     "no_match": "Sorry, the official service guides do not answer this, and I will not guess.",
 }
 
 
 def compose_decline(
-    reason: str, language: str, region: str | None = None, video_help: str | None = None
+    reason: str, language: str, details: Mapping[str, str] | None = None, video_help: str | None = None
 ) -> str:
+    """The polite refusal for ``reason``, naming what ``details`` holds (the region, the item …),
+    and a person to turn to."""
+    details = details or {}
     if language == "en":
-        text = DECLINE_EN[reason].format(region=region or "that region")
+        text = DECLINE_EN[reason].format_map({"region": "that region", **details})
         return (
             text
             + f" You can call the {HOTLINE} hotline or ask at the {HANDOFF_WINDOW} (assisted-service window)"
             + (f", or start a video call: {video_help}" if video_help else "")
             + "."
         )
-    text = DECLINE_TEXT[reason].format(region=region or "外地")
-    if reason in ("no_match", "other_region", "personal_data"):
+    text = DECLINE_TEXT[reason].format_map({"region": "外地", **details})
+    if reason in ("no_match", "other_region", "other_group", "personal_data"):
         text += f"您可以拨打{HOTLINE}政务服务便民热线，或到政务服务中心“{HANDOFF_WINDOW}”请工作人员帮忙"
         text += f"，也可以点此视频咨询：{video_help}。" if video_help else "。"
     return text

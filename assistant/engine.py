@@ -230,7 +230,7 @@ class Assistant:
             context=context,
         )
         if decision.kind == "decline":
-            reply = self._decline(decision, u, state, place_obj, region)
+            reply = self._decline(decision, u, state, place_obj)
             reply.ranked = [h.id for h in hits]
             return reply
         if decision.kind == "clarify":
@@ -411,7 +411,6 @@ class Assistant:
         u: Understanding,
         state: ConversationState,
         place: Place | None,
-        region: str | None = None,
     ) -> Reply:
         video = place.video_help if place else None
         if decision.reason == "no_match":
@@ -420,7 +419,7 @@ class Assistant:
         if video:
             handoff["video"] = video
         return Reply(
-            answer=compose_decline(decision.reason or "no_match", u.language, region, video),
+            answer=compose_decline(decision.reason or "no_match", u.language, decision.details, video),
             declined=True,
             reason=decision.reason,
             handoff=handoff,

@@ -43,6 +43,7 @@ class Decision:
     kind: str  # answer | clarify | decline
     reason: str | None = None
     choices: list[Hit] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)  # what a decline names (region, item …)
 
 
 def _longest_common(a: str, b: str) -> int:
@@ -99,11 +100,15 @@ def _stages() -> dict[str, tuple[list[str], list[str]]]:
 
 
 @lru_cache(maxsize=1)
-def _audiences() -> dict[str, tuple[list[str], list[str]]]:
-    data = yaml.safe_load(
+def _audience_data() -> dict[str, dict]:
+    return yaml.safe_load(
         resources.files("assistant").joinpath("data/audiences.yaml").read_text(encoding="utf-8")
     )
-    return {group: (spec["asks"], spec["names"]) for group, spec in data.items()}
+
+
+@lru_cache(maxsize=1)
+def _audiences() -> dict[str, tuple[list[str], list[str]]]:
+    return {group: (spec["asks"], spec["names"]) for group, spec in _audience_data().items()}
 
 
 def asked_groups(question: str) -> set[str]:
@@ -113,6 +118,25 @@ def asked_groups(question: str) -> set[str]:
 
 def named_groups(title: str) -> set[str]:
     return {group for group, (_, names) in _audiences().items() if any(w in title for w in names)}
+
+
+def group_label(group: str) -> str:
+    return _audience_data()[group]["label"]
+
+
+def for_other_group(question: str, hits: list[Hit]) -> tuple[set[str], set[str]] | None:
+    """(asked, named) when the question is asked for a group of applicants and the best guide is
+    named for another one, with no guide among the candidates for the asked group: "退役军人优待证"
+    finds only "老年人优待证办理", which does not answer it."""
+    asked = asked_groups(question)
+    if not asked or not hits or hits[0].kind != "guide":
+        return None
+    named = named_groups(hits[0].title)
+    if not named or named & asked:
+        return None
+    if any(named_groups(h.title) & asked for h in hits[:5] if h.kind == "guide"):
+        return None
+    return asked, named
 
 
 def asked_stages(question: str) -> set[str]:
@@ -229,9 +253,20 @@ def decide(
     if guard_kind:
         return Decision("decline", guard_kind)
     if other_region:
-        return Decision("decline", "other_region")
+        return Decision("decline", "other_region", details={"region": other_region})
     if not hits or not is_covered(hits[0], language, known_share):
         return Decision("decline", "no_match")
+    if question and (groups := for_other_group(question, hits)):
+        asked, named = groups
+        return Decision(
+            "decline",
+            "other_group",
+            details={
+                "item": hits[0].title,
+                "asked": "、".join(sorted(group_label(g) for g in asked)),
+                "named": "、".join(sorted(group_label(g) for g in named)),
+            },
+        )
     choices = family_choices(hits)
     if choices:
         named = named_choice(question, choices, context) if question else None

@@ -200,6 +200,23 @@ def test_questions_about_another_region_are_declined_but_mentions_are_not(bot):
     )
 
 
+def test_an_item_named_for_another_group_does_not_answer_for_this_one(bot):
+    veteran = bot.reply("退役军人优待证在哪里办？")  # the demo has only 老年人优待证办理
+    assert veteran.declined and veteran.reason == "other_group"
+    assert "老年人优待证办理" in veteran.answer and "军人" in veteran.answer and "12345" in veteran.answer
+    # the same group asked for, or none at all: answered
+    for question in ("我爸是退役军人，今年70了，能办老年优待证吗", "刚满60岁，办老年证要带什么？"):
+        reply = bot.reply(question)
+        assert not reply.declined and reply.sources[0].title == "老年人优待证办理", question
+
+
+def test_an_faq_answer_is_quoted_when_the_question_echoes_its_faq_question(bot):
+    # "不够15年" echoes the FAQ question "缴费不满15年（最低缴费年限）怎么办？", not its answer's words
+    reply = bot.reply("社保才交了12年，不够15年，到年龄能领退休金吗？")
+    assert reply.sources[0].title == "职工基本养老保险退休待遇申领"
+    assert "延长缴费" in reply.answer
+
+
 def test_the_guides_own_faq_answers_a_detail_question(bot):
     g = guide(bot, "990100-GA-0004")  # 临时居民身份证申领
     pair = g.faq[0]

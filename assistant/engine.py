@@ -1,6 +1,6 @@
 """The assistant: one question (with the conversation so far) in, one reply out.
 
-    assistant = Assistant(kb, places)
+    assistant = Assistant(kb, PlaceDirectory(places))
     reply = assistant.reply("开个体户要带啥", state=None)
     reply = assistant.reply("那要多久", state=reply.state)
 
@@ -113,12 +113,11 @@ _RULE_ACT = re.compile(r"(?:市|省)?(?:注册|开办|开|申请|申领|补办|�
 @dataclass
 class Assistant:
     kb: KnowledgeBase
-    places: list[Place] = field(default_factory=list)
+    directory: PlaceDirectory = field(default_factory=lambda: PlaceDirectory([]))
     search_depth: int = 8
     rewriter: LLMRewriter | None = None  # the optional LLM; the composed answer is the fallback
 
     def __post_init__(self) -> None:
-        self.directory = PlaceDirectory(self.places)
         self._local_regions: set[str] | None = None
         self._bundles: tuple[int, dict[str, list[str]]] | None = None
 

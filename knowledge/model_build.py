@@ -367,9 +367,11 @@ def export_onnx(folder: Path) -> Path:
 
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
 
     from knowledge.weights import Bf16WordEmbedding, bf16_word_table
 
+    transformers_logging.disable_progress_bar()  # "Loading weights 100%" says nothing to the one building
     model = AutoModel.from_pretrained(str(folder), local_files_only=True, attn_implementation=ATTN).eval()
     table = model.get_input_embeddings()
     model.set_input_embeddings(Bf16WordEmbedding(bf16_word_table(table, folder)))

@@ -20,8 +20,11 @@ The file format (``knowledge/demo/places.yaml`` is an example)::
 from __future__ import annotations
 
 import json
+import logging
 import math
+import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +32,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from knowledge.booking_config import BookingConfig, booking_from_place_record
+
+log = logging.getLogger(__name__)
 
 PlaceKind = Literal["hall", "zone", "window", "district_hall", "township", "village"]
 
@@ -102,16 +107,49 @@ def read_saved_places(path: Path) -> list[Place]:
     return [Place.model_validate(p) for p in json.loads(path.read_text())]
 
 
+@dataclass(frozen=True)
+class _Tree:
+    places: list[Place]
+    by_id: dict[str, Place]
+    children: dict[str, list[Place]]
+
+    @classmethod
+    def of(cls, places: Iterable[Place]) -> _Tree:
+        listed = list(places)
+        children: dict[str, list[Place]] = {}
+        for p in listed:
+            if p.parent:
+                children.setdefault(p.parent, []).append(p)
+        return cls(listed, {p.id: p for p in listed}, children)
+
+
 class PlaceDirectory:
     """The places of a knowledge base as a tree: who stands in whom, what is near, who handles what."""
 
     def __init__(self, places: Iterable[Place]):
-        self.places = list(places)
-        self._by_id = {p.id: p for p in self.places}
-        self._children: dict[str, list[Place]] = {}
-        for p in self.places:
-            if p.parent:
-                self._children.setdefault(p.parent, []).append(p)
+        self._tree = _Tree.of(places)
+
+    @classmethod
+    def saved(cls, path: Path) -> PlaceDirectory:
+        """The places an ingest saved (``read_saved_places``), read again whenever an ingest
+        replaces the file: a running server follows a new window or new hours as it follows a
+        re-ingested guide."""
+        return SavedPlaceDirectory(path)
+
+    def _current(self) -> _Tree:
+        return self._tree
+
+    @property
+    def places(self) -> list[Place]:
+        return self._current().places
+
+    @property
+    def _by_id(self) -> dict[str, Place]:
+        return self._current().by_id
+
+    @property
+    def _children(self) -> dict[str, list[Place]]:
+        return self._current().children
 
     def __len__(self) -> int:
         return len(self.places)
@@ -183,6 +221,36 @@ class PlaceDirectory:
             and (p.kind not in ("zone", "window") or p.parent in lineage or p.parent in own)
         ]
         return sorted(points, key=closeness)
+
+
+class SavedPlaceDirectory(PlaceDirectory):
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int] | None = None
+        self._tree = _Tree.of([])
+        self._current()
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino  # save_places replaces the file: a new inode
+
+    def _current(self) -> _Tree:
+        stamp = self._file_stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    try:
+                        self._tree = _Tree.of(read_saved_places(self.path))
+                    except (OSError, ValueError) as exc:  # a hand-edited file: keep serving the last good one
+                        log.warning(
+                            "places file %s not read, keeping the previous places: %s", self.path, exc
+                        )
+                    self._stamp = stamp
+        return self._tree
 
 
 def distance_km(a: Place, b: Place) -> float:

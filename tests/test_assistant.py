@@ -10,12 +10,12 @@ from assistant.privacy import mask
 from assistant.understanding import is_follow_up, picked_choice, understand
 from knowledge import demo_dir
 from knowledge.models import Hit
-from knowledge.places import load_places
+from knowledge.places import PlaceDirectory, load_places
 
 
 @pytest.fixture(scope="module")
 def bot(demo_kb) -> Assistant:
-    return Assistant(demo_kb, load_places(demo_dir() / "places.yaml"))
+    return Assistant(demo_kb, PlaceDirectory(load_places(demo_dir() / "places.yaml")))
 
 
 def guide(bot, gid):

@@ -144,3 +144,37 @@ def test_taipei_questions_expect_every_record_with_the_same_answer(tmp_path):
     assert [s.id for s in sources] == ["A", "B", "C"]
     assert "如何申請" not in sources[0].document.text  # the question is never indexed
     assert {q.id: q.expect for q in questions} == {"A": ["A", "B"], "B": ["A", "B"], "C": ["C"]}
+
+
+def test_a_running_server_follows_the_places_an_ingest_replaces(cli_env, folder, tmp_path, models_dir):
+    from fastapi.testclient import TestClient
+
+    from zhiyin.app import create_app
+    from zhiyin.settings import Settings
+
+    (folder / "broken.yaml").unlink()
+    (folder / "readme.txt").unlink()
+    hall = "- id: hall\n  name: 桃溪镇便民服务中心\n  kind: township\n  hours: 周一至周五 8:30-17:30\n"
+    places = tmp_path / "places.yaml"
+    places.write_text(f"places:\n{hall}", encoding="utf-8")
+    assert zhiyin(cli_env, "ingest", str(folder), "--kb", "town", "--places", str(places)).returncode == 0
+    settings = Settings(
+        data_dir=cli_env["ZHIYIN_DATA_DIR"], kb="town", models_dir=models_dir, rate_limit_per_minute=10_000
+    )
+    client = TestClient(create_app(settings))
+    assert client.get("/api/places/hall").json()["hours"] == "周一至周五 8:30-17:30"
+    assert client.get("/api/places/station").status_code == 404
+
+    # the town adds Saturday hours and a village station; the running server shows both
+    hall = hall.replace("8:30-17:30", "8:30-17:30，周六 9:00-12:00")
+    station = "- id: station\n  name: 江湾村便民服务站\n  kind: village\n  parent: hall\n"
+    places.write_text(f"places:\n{hall}{station}", encoding="utf-8")
+    again = zhiyin(cli_env, "ingest", str(folder), "--kb", "town", "--places", str(places))
+    assert again.returncode == 0, again.stderr
+    assert client.get("/api/places/hall").json()["hours"].endswith("周六 9:00-12:00")
+    assert client.get("/api/places/hall").json()["children"] == ["station"]
+    assert client.get("/api/places/station").json()["name"] == "江湾村便民服务站"
+
+    # a places file broken by hand does not take the places down
+    (Path(cli_env["ZHIYIN_DATA_DIR"]) / "kb" / "town" / "places.json").write_text("[{", encoding="utf-8")
+    assert client.get("/api/places/station").json()["name"] == "江湾村便民服务站"

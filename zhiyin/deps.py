@@ -40,7 +40,6 @@ def places_file(kb: str, settings: Settings | None = None):
 def assistant(kb: str, settings: Settings | None = None):
     """The assistant over knowledge base ``kb``, with that knowledge base's places."""
     from assistant.engine import Assistant
-    from knowledge.places import read_saved_places
 
     s = settings or get_settings()
     rewriter = None
@@ -48,14 +47,20 @@ def assistant(kb: str, settings: Settings | None = None):
         from assistant.llm import LLMRewriter
 
         rewriter = LLMRewriter(s.llm_base_url, s.llm_model, s.llm_api_key, s.llm_timeout_seconds)
-    return Assistant(knowledge_base(kb, s), read_saved_places(places_file(kb, s)), rewriter=rewriter)
+    return Assistant(knowledge_base(kb, s), place_directory(kb, s), rewriter=rewriter)
 
 
 def place_directory(kb: str, settings: Settings | None = None):
-    """The places of knowledge base ``kb`` (saved by ``zhiyin ingest --places/--demo``)."""
-    from knowledge.places import PlaceDirectory, read_saved_places
+    """The places of knowledge base ``kb`` (saved by ``zhiyin ingest --places/--demo``), followed
+    as an ingest replaces them."""
+    return _saved_places(places_file(kb, settings))
 
-    return PlaceDirectory(read_saved_places(places_file(kb, settings)))
+
+@lru_cache(maxsize=16)
+def _saved_places(path):
+    from knowledge.places import PlaceDirectory
+
+    return PlaceDirectory.saved(path)
 
 
 def plate_registry(settings: Settings | None = None):

@@ -227,6 +227,7 @@ class Assistant:
             region,
             question=u.text,
             context=context,
+            residual=u.residual if u.language == "zh" else "",
         )
         if decision.kind == "decline":
             reply = self._decline(decision, u, state, place_obj)

@@ -74,16 +74,25 @@ def is_covered(top: Hit, language: str, known_share: float) -> bool:
     return language == "en" or known_share >= MIN_KNOWN_SHARE
 
 
-def family_choices(hits: list[Hit]) -> list[Hit]:
-    """Guides tied with the best one and of its family, best first (empty when no tie)."""
+def names_only_the_family(residual: str, titles: list[str]) -> bool:
+    """The question's content (aspect words and fillers removed) is all in the name every member
+    shares: "异地就医怎么备案" of 异地就医备案（长期…）/（临时…）, "身份证怎么办" of 居民身份证首次申领/补领/换领."""
+    shared = set.intersection(*(set(_PAREN.sub("", t)) for t in titles))
+    return bool(residual) and set(residual) <= shared
+
+
+def family_choices(hits: list[Hit], residual: str = "") -> list[Hit]:
+    """Guides tied with the best one and of its family, best first (empty when no tie). A question
+    that names nothing but the family's shared name does not separate its members, whatever the
+    scores say (their differences then come from wording the question did not use): every member
+    found is a choice."""
     if len(hits) < 2 or hits[0].kind != "guide":
         return []
     top = hits[0]
-    tied = [
-        h
-        for h in hits[1:5]
-        if h.kind == "guide" and top.score - h.score <= CLARIFY_MARGIN and same_family(top.title, h.title)
-    ]
+    family = [h for h in hits[1:5] if h.kind == "guide" and same_family(top.title, h.title)]
+    if family and names_only_the_family(residual, [top.title, *(h.title for h in family)]):
+        return [top, *family]
+    tied = [h for h in family if top.score - h.score <= CLARIFY_MARGIN]
     return [top, *tied] if tied else []
 
 
@@ -249,6 +258,7 @@ def decide(
     other_region: str | None = None,
     question: str = "",
     context: str = "",
+    residual: str = "",
 ) -> Decision:
     if guard_kind:
         return Decision("decline", guard_kind)
@@ -267,7 +277,7 @@ def decide(
                 "named": "、".join(sorted(group_label(g) for g in named)),
             },
         )
-    choices = family_choices(hits)
+    choices = family_choices(hits, residual)
     if choices:
         named = named_choice(question, choices, context) if question else None
         if named is None:

@@ -115,6 +115,19 @@ def test_clarification_round_trip(bot):
     assert by_name.sources[0].id == "990100-SP-0002"
 
 
+def test_a_question_naming_only_the_shared_name_asks_back_whatever_the_scores(bot):
+    reply = bot.reply("异地就医怎么备案")
+    assert {c.title for c in reply.choices} == {
+        "异地就医备案（异地长期居住、异地安置）",
+        "异地就医备案（临时外出就医、异地转诊）",
+    }
+    picked = bot.reply("临时外出就医", reply.state)
+    assert picked.sources[0].title == "异地就医备案（临时外出就医、异地转诊）" and not picked.declined
+    # a question that says more than the shared name is answered by what it says
+    trip = bot.reply("出差在外地突然生病住院，医保要怎么备案？")
+    assert not trip.choices and trip.sources[0].title == "异地就医备案（临时外出就医、异地转诊）"
+
+
 def test_family_and_choice_helpers():
     assert same_family("居民身份证首次申领", "居民身份证补领（丢失补办）")
     assert not same_family("个体工商户设立登记", "内地居民结婚登记")
@@ -123,6 +136,9 @@ def test_family_and_choice_helpers():
         Hit(id="b", title="食品经营许可延续", kind="guide", section="x", score=1.0),
     ]
     assert family_choices(far) == []  # the question separated them
+    # ... unless it names nothing but what every member's name shares
+    assert [h.id for h in family_choices(far, residual="食品经营许可")] == ["a", "b"]
+    assert family_choices(far, residual="食品经营许可小卖部") == []
     assert (
         picked_choice("第二个", 3) == 1 and picked_choice("3", 3) == 2 and picked_choice("第五个", 3) is None
     )

@@ -120,9 +120,34 @@ def _audiences() -> dict[str, tuple[list[str], list[str]]]:
     return {group: (spec["asks"], spec["names"]) for group, spec in _audience_data().items()}
 
 
+@lru_cache(maxsize=1)
+def _ask_patterns() -> dict[str, re.Pattern[str]]:
+    return {
+        group: re.compile(spec["asks_pattern"])
+        for group, spec in _audience_data().items()
+        if "asks_pattern" in spec
+    }
+
+
+def _excluded_by(groups: set[str]) -> set[str]:
+    """The groups an applicant of ``groups`` cannot also belong to (a 内地居民 is no foreigner)."""
+    data = _audience_data()
+    return {other for group in groups for other in data[group].get("excludes", [])}
+
+
+@lru_cache(maxsize=1)
+def _ordinary_groups() -> frozenset[str]:
+    return frozenset(group for group, spec in _audience_data().items() if spec.get("ordinary"))
+
+
 def asked_groups(question: str) -> set[str]:
-    """The special groups of applicants the question speaks as (foreigner, military …)."""
-    return {group for group, (asks, _) in _audiences().items() if any(w in question for w in asks)}
+    """The groups of applicants the question speaks as (foreigner, military …)."""
+    patterns = _ask_patterns()
+    return {
+        group
+        for group, (asks, _) in _audiences().items()
+        if any(w in question for w in asks) or (group in patterns and patterns[group].search(question))
+    }
 
 
 def named_groups(title: str) -> set[str]:
@@ -143,6 +168,8 @@ def for_other_group(question: str, hits: list[Hit]) -> tuple[set[str], set[str]]
     named = named_groups(hits[0].title)
     if not named or named & asked:
         return None
+    if named <= _ordinary_groups() and not asked & _excluded_by(named):
+        return None  # a soldier or an old person is an ordinary resident too
     if any(named_groups(h.title) & asked for h in hits[:5] if h.kind == "guide"):
         return None
     return asked, named
@@ -208,12 +235,14 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
                 scores[n] += 2 if asks_bundle else 0
             elif not asks_bundle and any(choice.title in choices[b].title for b in bundles):
                 scores[n] += 1
+    # the siblings differ by who applies (data/audiences.yaml); a question that names no group is
+    # an ordinary resident's
     groups, named = asked_groups(question), [named_groups(c.title) for c in choices]
-    if any(named):  # the siblings differ by who applies: see data/audiences.yaml
+    if any(named):
         for n, for_groups in enumerate(named):
             if groups:
                 scores[n] += 2 * len(for_groups & groups) - 2 * bool(for_groups - groups)
-            elif not for_groups:
+            elif not for_groups - _ordinary_groups():
                 scores[n] += 1
     return scores
 

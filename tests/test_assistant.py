@@ -220,6 +220,11 @@ def test_an_item_named_for_another_group_does_not_answer_for_this_one(bot):
     veteran = bot.reply("退役军人优待证在哪里办？")  # the demo has only 老年人优待证办理
     assert veteran.declined and veteran.reason == "other_group"
     assert "老年人优待证办理" in veteran.answer and "军人" in veteran.answer and "12345" in veteran.answer
+    # any nationality is a foreigner, and 内地居民结婚登记 is not for one; a soldier is a 内地居民 too
+    abroad = bot.reply("我未婚妻是日本国籍，我们想在云川登记结婚，要带什么？")
+    assert abroad.declined and abroad.reason == "other_group" and "外国人" in abroad.answer
+    soldier = bot.reply("我是现役军人，结婚登记要带什么")
+    assert not soldier.declined and soldier.sources[0].title == "内地居民结婚登记"
     # the same group asked for, or none at all: answered
     for question in ("我爸是退役军人，今年70了，能办老年优待证吗", "刚满60岁，办老年证要带什么？"):
         reply = bot.reply(question)

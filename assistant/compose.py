@@ -357,6 +357,8 @@ DECLINE_TEXT = {
     "injection": "我只能依据官方办事指南回答办事问题，这一规则不能更改。",
     "personal_data": "为保护个人信息，我不能查询或提供他人的身份证号、电话、住址等信息。办理本人业务请携带证件到窗口。",
     "abuse": "理解您可能遇到了不顺心的事。如需反映问题或投诉，可以拨打12345热线，会有专人处理。",
+    "chatter": "我是政务服务办事助手，只能依据官方办事指南回答办事问题（要带什么材料、去哪里办、要多久等），"
+    "这个问题我回答不了。",
     "other_region": "我这里只有本地的办事指南，{region}的规定请咨询当地的12345热线或政务服务中心。",
     "other_group": "办事指南里的“{item}”是为{named}办理的，没有找到为{asked}办理的依据，我不能随便回答。",
     "no_match": "抱歉，这个问题在办事指南里没有找到依据，我不能随便回答。",
@@ -365,6 +367,8 @@ DECLINE_EN = {
     "injection": "I can only answer service questions from the official guides, and that rule cannot be changed.",
     "personal_data": "To protect personal information I cannot look up anyone's ID number, phone or address.",
     "abuse": "If something went wrong, please call the 12345 hotline to make a complaint; a person will follow up.",
+    "chatter": "I am a guide to public services: I answer from the official service guides (what to bring, "
+    "where to go, how long it takes), so I cannot help with this.",
     "other_region": "I only have the local service guides; for {region}, please call the local 12345 hotline.",
     "other_group": 'The guide "{item}" is for another group of applicants ({named}); '
     "I found nothing for yours, and I will not guess.",
@@ -387,7 +391,7 @@ def compose_decline(
             + "."
         )
     text = DECLINE_TEXT[reason].format_map({"region": "外地", **details})
-    if reason in ("no_match", "other_region", "other_group", "personal_data"):
+    if reason in ("no_match", "other_region", "other_group", "personal_data", "chatter"):
         text += f"您可以拨打{HOTLINE}政务服务便民热线，或到政务服务中心“{HANDOFF_WINDOW}”请工作人员帮忙"
         text += f"，也可以点此视频咨询：{video_help}。" if video_help else "。"
     return text

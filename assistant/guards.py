@@ -1,4 +1,5 @@
-"""Requests declined before any search: instruction overrides, someone's personal data, abuse.
+"""Requests declined before any search: instruction overrides, someone's personal data, abuse,
+and chatter no service guide answers (recommendations, forecasts, jokes).
 
 The patterns are data (``assistant/data/guards.yaml``); this module only applies them.
 """
@@ -11,7 +12,7 @@ from importlib import resources
 
 import yaml
 
-GUARD_KINDS = ("injection", "personal_data", "abuse")
+GUARD_KINDS = ("injection", "personal_data", "abuse", "chatter")
 
 
 @lru_cache(maxsize=1)
@@ -23,7 +24,7 @@ def _patterns() -> dict[str, list[re.Pattern[str]]]:
 
 
 def guard(normalised_question: str) -> str | None:
-    """The kind of request to decline (``injection``, ``personal_data``, ``abuse``), or None."""
+    """The kind of request to decline (one of ``GUARD_KINDS``), or None."""
     for kind, patterns in _patterns().items():
         if any(p.search(normalised_question) for p in patterns):
             return kind

@@ -185,6 +185,7 @@ class Assistant:
     # -- the turn --------------------------------------------------------------------------
     def reply(self, message: str, state: ConversationState | None = None, place: str | None = None) -> Reply:
         state = state.model_copy(deep=True) if state else ConversationState()
+        message = self.kb.respell(message)  # 居住正 → 居住证: read as meant from the start
         u = understand(message)
         place_obj = self.directory.get(place)
 

@@ -49,6 +49,22 @@ class TermSplitter:
                 out.append(run)
         return out
 
+    def subwords(self, text: str) -> list[str]:
+        """Every dictionary word inside the text's words (jieba's search mode): 居民身份证首次申领 gives
+        身份, 身份证, 首次, 申领 … as well as the whole name. Empty without a word segmenter."""
+        if self._jieba is None:
+            return []
+        return [
+            w
+            for run in _WORD.findall(text)
+            if _HAN.match(run)
+            for w in self._jieba.cut_for_search(run, HMM=False)
+        ]
+
+    def in_dictionary(self, text: str) -> bool:
+        """Whether the segmenter's dictionary has the text as a word or as the start of one."""
+        return self._jieba is not None and text in self._jieba.FREQ
+
     def terms(self, text: str) -> list[str]:
         out: list[str] = []
         for run in _WORD.findall(text):
@@ -123,6 +139,13 @@ class BM25Index:
             return self.coverage(text)
         words = [w for w in self.splitter.words(text) if len(w) >= 2]
         return sum(1 for w in words if w in self.vocab) / len(words) if words else 1.0
+
+    def attests(self, run: str) -> bool:
+        """Whether the indexed text has every character pair of ``run`` (without character pairs
+        in the index, say so always: nothing may then be taken for a typo)."""
+        if self.splitter.mode == "jieba":
+            return True
+        return all("#" + run[i : i + 2] in self.vocab for i in range(len(run) - 1))
 
     def save(self, folder: Path) -> None:
         sparse.save_npz(folder / "bm25.npz", self.matrix.tocsc())

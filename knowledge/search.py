@@ -17,7 +17,8 @@ from knowledge.embedding import Embedder
 from knowledge.index import KbPaths, KnowledgeBaseError
 from knowledge.lexical import BM25Index
 from knowledge.models import Chunk, Hit, Source
-from knowledge.text import normalise
+from knowledge.spelling import Respeller
+from knowledge.text import default_lexicon, normalise
 from knowledge.vectors import VectorCollection, embedded_client, server_client
 
 
@@ -46,6 +47,7 @@ class _Version:
     source_ids: list[str]
     bm25: BM25Index
     collection: VectorCollection
+    respeller: Respeller | None = None  # made on the first question (knowledge.spelling)
 
 
 class KnowledgeBase:
@@ -193,6 +195,33 @@ class KnowledgeBase:
             text=chunk.text,
         )
 
+    def respell(self, text: str) -> str:
+        """The text normalised, with homophone typos of the knowledge base's words respelled
+        (居住正 → 居住证; see ``knowledge.spelling``)."""
+        v = self._current()
+        if v.respeller is None:
+            with self._lock:
+                if v.respeller is None:
+                    v.respeller = self._make_respeller(v)
+        text = normalise(text)
+        respelled = v.respeller.respell(text)
+        # a respelled variant is mapped like any other (低宝 → 低保 → 最低生活保障)
+        return text if respelled == text else normalise(respelled)
+
+    @staticmethod
+    def _make_respeller(v: _Version) -> Respeller:
+        splitter = v.bm25.splitter
+        weight: dict[str, int] = {}
+        for source in v.sources.values():
+            if source.kind == "guide":
+                for word in set(splitter.subwords(normalise(source.title))):
+                    weight[word] = weight.get(word, 0) + 1
+        for word in default_lexicon().canonical:
+            weight.setdefault(word, 1)
+        return Respeller(
+            weight.items(), splitter.words, lambda run: v.bm25.attests(run) or splitter.in_dictionary(run)
+        )
+
     def known_share(self, text: str) -> float:
         """Share of the text's content words that the index knows (see ``BM25Index.known_share``)."""
         return self._current().bm25.known_share(normalise(text))
@@ -200,7 +229,7 @@ class KnowledgeBase:
     # -- searching -------------------------------------------------------------------------
     def search(self, query: str, k: int = 5) -> list[Hit]:
         v = self._current()
-        text = normalise(query)
+        text = self.respell(query)
         if not text or not v.chunks:
             return []
         f = self.fusion

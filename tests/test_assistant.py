@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.engine import Assistant, ConversationState
 from assistant.guards import guard
 from assistant.policy import decide, family_choices, same_family
 from assistant.privacy import mask
-from assistant.understanding import is_follow_up, picked_choice, understand
+from assistant.understanding import chinese_terms, is_follow_up, picked_choice, understand
 from knowledge import demo_dir
 from knowledge.models import Hit
 from knowledge.places import PlaceDirectory, load_places
@@ -203,6 +205,23 @@ def test_a_statement_about_writing_or_eating_is_not_chatter():
         "What is the best way to open a restaurant?",
     ):
         assert guard(normalise(text)) is None, text
+
+
+def test_the_english_glossary_is_well_formed_and_longest_phrase_first():
+    from importlib import resources
+
+    text = resources.files("assistant").joinpath("data/glossary_en.txt").read_text(encoding="utf-8")
+    seen: set[str] = set()
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        english, chinese = line.split("\t")  # exactly one tab
+        assert english == english.lower().strip() and english not in seen, line
+        assert chinese.split() and all(re.fullmatch(r"[\u4e00-\u9fff0-9]+", w) for w in chinese.split()), line
+        seen.add(english)
+    # a longer phrase wins over the words inside it: water withdrawal is not a fund withdrawal
+    assert chinese_terms("Which office issues a water withdrawal permit?").split()[0] == "取水许可"
+    assert "律师事务所" in chinese_terms("How do I set up a law firm in Guangdong?")
 
 
 def test_english_question_gets_an_english_frame(bot):

@@ -30,12 +30,14 @@ ASPECTS = (
 )
 
 # Words that carry no item: question frames, fillers, pronouns, and the words for going through a
-# procedure at all (审核, 手续, 办下来: "审核要多长时间" asks about the item in focus). What remains
-# after removing them and the aspect words is the part of a question that can name an item.
+# procedure at all (审核, 手续, 办下来: "审核要多长时间" asks about the item in focus), and hedges (大概,
+# 差不多: "大概几天能批"). What remains after removing them and the aspect words is the part of a
+# question that can name an item.
 _FILLER = re.compile(
     r"审核|审批|受理|手续|申请|办理|下来|请问|你好|您好|麻烦|谢谢|一下|那么|那个|这个|那|这|呢|吗|吧|啊|呀|哦|嘛|的|了|么|我|你|他|她|们|要|想|能|可以|"
     r"需要|怎么|咋|如何|什么|啥|哪些|哪个|多少|是不是|是否|有没有|还|也|再|又|就|都|在|去|办|弄|搞|给|和|跟|或者|还是|"
-    r"现在|以后|之前|如果|的话|可不可以|行不行|不|没|有|得|着|过|会|让|被|把|对|为|从|到|用|一个|个|一|二|第|"
+    r"现在|以后|之前|如果|的话|可不可以|行不行|大概|大约|大致|差不多|左右|通常|"
+    r"不|没|有|得|着|过|会|让|被|把|对|为|从|到|用|一个|个|一|二|第|"
     r"[，。？！、；：,.?!;:\s\"'“”‘’（）()…~～-]"
 )
 _LATIN = re.compile(r"[A-Za-z]")

@@ -249,6 +249,7 @@ def test_understanding_of_aspects_and_follow_ups():
     assert understand("How much does it cost?").aspect == "fee"
     assert is_follow_up(understand("那要多久？")) and is_follow_up(understand("how long does it take?"))
     assert not is_follow_up(understand("那离婚呢"))
+    assert is_follow_up(understand("大概几天能批？"))  # a hedge and a procedure word name no item
 
 
 def test_masking_of_personal_data():

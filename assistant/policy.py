@@ -136,6 +136,11 @@ def _excluded_by(groups: set[str]) -> set[str]:
 
 
 @lru_cache(maxsize=1)
+def _scheme_groups() -> frozenset[str]:
+    return frozenset(group for group, spec in _audience_data().items() if spec.get("scheme"))
+
+
+@lru_cache(maxsize=1)
 def _ordinary_groups() -> frozenset[str]:
     return frozenset(group for group, spec in _audience_data().items() if spec.get("ordinary"))
 
@@ -237,7 +242,9 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
                 scores[n] += 1
     # the siblings differ by who applies (data/audiences.yaml); a question that names no group is
     # an ordinary resident's
-    groups, named = asked_groups(question), [named_groups(c.title) for c in choices]
+    schemes = _scheme_groups()  # siblings differ by who applies, not by scheme
+    groups = asked_groups(question) - schemes
+    named = [named_groups(c.title) - schemes for c in choices]
     if any(named):
         for n, for_groups in enumerate(named):
             if groups:

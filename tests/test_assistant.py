@@ -8,7 +8,7 @@ import pytest
 
 from assistant.engine import Assistant, ConversationState
 from assistant.guards import guard
-from assistant.policy import decide, family_choices, same_family
+from assistant.policy import decide, family_choices, for_other_group, same_family
 from assistant.privacy import mask
 from assistant.understanding import chinese_terms, is_follow_up, picked_choice, understand
 from knowledge import demo_dir
@@ -291,6 +291,26 @@ def test_an_item_named_for_another_group_does_not_answer_for_this_one(bot):
     for question in ("我爸是退役军人，今年70了，能办老年优待证吗", "刚满60岁，办老年证要带什么？"):
         reply = bot.reply(question)
         assert not reply.declined and reply.sources[0].title == "老年人优待证办理", question
+
+
+def test_an_item_of_one_social_insurance_does_not_answer_for_another():
+    def hits(*titles: str) -> list[Hit]:
+        return [
+            Hit(id=str(n), title=t, kind="guide", section="x", score=3.0 - n) for n, t in enumerate(titles)
+        ]
+
+    injury = hits("工伤异地居住（就医）备案", "工伤医疗费用申报")
+    assert for_other_group("医保异地就医备案怎么弄？我要去上海看病", injury) == (
+        {"medical_insurance"},
+        {"work_injury_insurance"},
+    )
+    assert for_other_group("工伤职工异地就医怎么备案", injury) is None
+    assert for_other_group("异地就医怎么备案", injury) is None  # no scheme named: not declined
+    # an item of the asked scheme among the candidates: not declined (the search may rank it second)
+    assert (
+        for_other_group("医保异地就医备案怎么弄", hits("工伤异地居住（就医）备案", "医保异地就医备案"))
+        is None
+    )
 
 
 def test_an_faq_answer_is_quoted_when_the_question_echoes_its_faq_question(bot):

@@ -136,8 +136,8 @@ def _excluded_by(groups: set[str]) -> set[str]:
 
 
 @lru_cache(maxsize=1)
-def _scheme_groups() -> frozenset[str]:
-    return frozenset(group for group, spec in _audience_data().items() if spec.get("scheme"))
+def _decline_only_groups() -> frozenset[str]:
+    return frozenset(group for group, spec in _audience_data().items() if spec.get("decline_only"))
 
 
 @lru_cache(maxsize=1)
@@ -242,9 +242,9 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
                 scores[n] += 1
     # the siblings differ by who applies (data/audiences.yaml); a question that names no group is
     # an ordinary resident's
-    schemes = _scheme_groups()  # siblings differ by who applies, not by scheme
-    groups = asked_groups(question) - schemes
-    named = [named_groups(c.title) - schemes for c in choices]
+    others = _decline_only_groups()  # siblings differ by who applies, not by scheme or business form
+    groups = asked_groups(question) - others
+    named = [named_groups(c.title) - others for c in choices]
     if any(named):
         for n, for_groups in enumerate(named):
             if groups:

@@ -293,7 +293,7 @@ def test_an_item_named_for_another_group_does_not_answer_for_this_one(bot):
         assert not reply.declined and reply.sources[0].title == "老年人优待证办理", question
 
 
-def test_an_item_of_one_social_insurance_does_not_answer_for_another():
+def test_an_item_of_one_insurance_or_business_form_does_not_answer_for_another():
     def hits(*titles: str) -> list[Hit]:
         return [
             Hit(id=str(n), title=t, kind="guide", section="x", score=3.0 - n) for n, t in enumerate(titles)
@@ -311,6 +311,10 @@ def test_an_item_of_one_social_insurance_does_not_answer_for_another():
         for_other_group("医保异地就医备案怎么弄", hits("工伤异地居住（就医）备案", "医保异地就医备案"))
         is None
     )
+    # the forms of a business likewise
+    sole = for_other_group("想注册一个个人独资企业，要准备哪些材料", hits("个体工商户设立登记"))
+    assert sole == ({"sole_proprietorship"}, {"individual_business"})
+    assert for_other_group("个体工商户想转成公司", hits("个体工商户设立登记")) is None
 
 
 def test_an_faq_answer_is_quoted_when_the_question_echoes_its_faq_question(bot):

@@ -229,6 +229,7 @@ class Assistant:
             question=u.text,
             context=context,
             residual=u.residual if u.language == "zh" else "",
+            items=[self._item_of(h) for h in hits[:5]],
         )
         if decision.kind == "decline":
             reply = self._decline(decision, u, state, place_obj)
@@ -243,6 +244,15 @@ class Assistant:
             source, top = guide, self.kb.best_passage(message, guide.id)
         ranked = [source.id, *[h.id for h in hits if h.id != source.id]]
         return self._answer(source, top, aspect, u, state, ranked, place_obj)
+
+    def _item_of(self, hit: Hit) -> Hit:
+        """An FAQ row of a guide as that guide ("开个体户要带什么材料？" is about 个体工商户设立登记)."""
+        source = self.kb.get(hit.id)
+        guide_id = source.faq.guide_id if source is not None and source.faq is not None else None
+        guide = self.kb.get(guide_id) if guide_id else None
+        if guide is None:
+            return hit
+        return hit.model_copy(update={"id": guide.id, "title": guide.title, "kind": "guide"})
 
     def _speaks_of(self, source_id: str, region: str) -> bool:
         return any(region in normalise(chunk.text) for chunk in self.kb.chunks_of(source_id))

@@ -295,20 +295,23 @@ def decide(
     question: str = "",
     context: str = "",
     residual: str = "",
+    items: list[Hit] | None = None,
 ) -> Decision:
+    """What to do with a question. ``items``: the hits as the items they are about (an FAQ row of
+    a guide as that guide), for judging whom an item is for; the hits themselves when absent."""
     if guard_kind:
         return Decision("decline", guard_kind)
     if other_region:
         return Decision("decline", "other_region", details={"region": other_region})
     if not hits or not is_covered(hits[0], language, known_share):
         return Decision("decline", "no_match")
-    if question and (groups := for_other_group(question, hits)):
+    if question and (groups := for_other_group(question, items or hits)):
         asked, named = groups
         return Decision(
             "decline",
             "other_group",
             details={
-                "item": hits[0].title,
+                "item": (items or hits)[0].title,
                 "asked": "、".join(sorted(group_label(g) for g in asked)),
                 "named": "、".join(sorted(group_label(g) for g in named)),
             },

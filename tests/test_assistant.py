@@ -287,6 +287,9 @@ def test_an_item_named_for_another_group_does_not_answer_for_this_one(bot):
     assert abroad.declined and abroad.reason == "other_group" and "外国人" in abroad.answer
     soldier = bot.reply("我是现役军人，结婚登记要带什么")
     assert not soldier.declined and soldier.sources[0].title == "内地居民结婚登记"
+    # an FAQ row is about its guide: "开个体户要带什么材料？" is for 个体工商户, not a 个人独资企业
+    sole = bot.reply("想注册一个个人独资企业，要准备哪些材料")
+    assert sole.declined and sole.reason == "other_group" and "个体工商户设立登记" in sole.answer
     # the same group asked for, or none at all: answered
     for question in ("我爸是退役军人，今年70了，能办老年优待证吗", "刚满60岁，办老年证要带什么？"):
         reply = bot.reply(question)

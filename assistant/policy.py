@@ -85,13 +85,14 @@ def family_choices(hits: list[Hit], residual: str = "") -> list[Hit]:
     """Guides tied with the best one and of its family, best first (empty when no tie). A question
     that names nothing but the family's shared name does not separate its members, whatever the
     scores say (their differences then come from wording the question did not use): every member
-    found is a choice."""
+    found is a choice, in the catalogue's order of their ids (首次申领, 换领, 补领, 临时 — not by
+    scores that mean nothing here)."""
     if len(hits) < 2 or hits[0].kind != "guide":
         return []
     top = hits[0]
     family = [h for h in hits[1:5] if h.kind == "guide" and same_family(top.title, h.title)]
     if family and names_only_the_family(residual, [top.title, *(h.title for h in family)]):
-        return [top, *family]
+        return sorted([top, *family], key=lambda h: h.id)
     tied = [h for h in family if top.score - h.score <= CLARIFY_MARGIN]
     return [top, *tied] if tied else []
 

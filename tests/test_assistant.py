@@ -130,6 +130,9 @@ def test_a_question_naming_only_the_shared_name_asks_back_whatever_the_scores(bo
     # a question that says more than the shared name is answered by what it says
     trip = bot.reply("出差在外地突然生病住院，医保要怎么备案？")
     assert not trip.choices and trip.sources[0].title == "异地就医备案（临时外出就医、异地转诊）"
+    # the choices come in the catalogue's order, first application first
+    ids = [c.id for c in bot.reply("身份证怎么办？").choices]
+    assert ids == sorted(ids) and ids[0] == "990100-GA-0001" and len(ids) >= 3
 
 
 def test_family_and_choice_helpers():

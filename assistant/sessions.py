@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 import uuid
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, delete, select
@@ -55,11 +57,16 @@ class Feedback(Base):
 
 
 class SessionStore:
-    """Load and save conversation state; sessions idle longer than ``ttl`` are forgotten."""
+    """Load and save conversation state; sessions idle longer than ``ttl`` are forgotten: their rows
+    are deleted by ``expire``, which saving a turn runs at most once every ``SWEEP_SECONDS``."""
+
+    SWEEP_SECONDS = 60.0
 
     def __init__(self, engine: Engine, ttl_minutes: int = 30):
         self.engine = engine
         self.ttl = dt.timedelta(minutes=ttl_minutes)
+        self._sweep_lock = threading.Lock()
+        self._next_sweep = 0.0  # time.monotonic() of the next sweep
         from zhiyin.db import migrate  # the schema comes from the migrations, never create_all
 
         migrate(engine)
@@ -96,7 +103,17 @@ class SessionStore:
             )
             db.add(turn)
             db.commit()
-            return turn.id
+        self._sweep()
+        return turn.id
+
+    def _sweep(self) -> None:
+        if time.monotonic() < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+            self.expire()
+        finally:
+            self._sweep_lock.release()
 
     def add_feedback(
         self, session_id: str | None, turn_id: int | None, rating: str, comment: str | None

@@ -168,3 +168,26 @@ def test_sessions_expire(tmp_path):
     new_sid, state = store.load(sid, None)
     assert new_sid != sid and state.focus is None
     assert store.expire() == 1 and store.turns(sid) == []
+
+
+def test_a_running_store_deletes_expired_conversations_by_itself(tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from assistant.engine import ConversationState
+    from assistant.sessions import ChatSession
+
+    store = SessionStore(create_engine(f"sqlite:///{tmp_path / 's.db'}"), ttl_minutes=30)
+    old, _ = store.load(None, None)
+    store.save_turn(old, "我的手机13812345678", "答", [], ConversationState())
+    with Session(store.engine) as db:
+        db.execute(update(ChatSession).values(updated=dt.datetime(2000, 1, 1)))
+        db.commit()
+    new, _ = store.load(None, None)
+    store.save_turn(new, "问", "答", [], ConversationState())
+    assert store.turns(old) != []  # swept at most once a minute: the first turn just swept
+    store._next_sweep = 0.0  # a minute later
+    store.save_turn(new, "再问", "答", [], ConversationState())
+    assert store.turns(old) == [] and len(store.turns(new)) == 4

@@ -178,3 +178,31 @@ def test_a_running_server_follows_the_places_an_ingest_replaces(cli_env, folder,
     # a places file broken by hand does not take the places down
     (Path(cli_env["ZHIYIN_DATA_DIR"]) / "kb" / "town" / "places.json").write_text("[{", encoding="utf-8")
     assert client.get("/api/places/station").json()["name"] == "江湾村便民服务站"
+
+
+def test_db_purge_deletes_the_bookings_of_days_long_past(cli_env, data_dir):
+    import datetime as dt
+
+    from booking_helpers import CARD, PHONE, Clock, at, demo_catalog
+    from sqlalchemy import func, select
+
+    from doorplate.booking import BookingService
+    from doorplate.models import Booking
+    from zhiyin.db import create_db_engine, migrate
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(f"sqlite:///{data_dir / 'zhiyin.db'}")
+    migrate(engine)
+
+    monday = dt.date(2026, 3, 16)  # a working Monday, more than 90 days before any run of this test
+    clock = Clock(monday, 8)
+    BookingService(engine, demo_catalog(), b"k", clock=clock).book(
+        "yc-taoxi", CARD, at(monday, 9), "张三", PHONE
+    )
+    result = zhiyin(cli_env, "db", "purge", "--days", "90")
+    assert result.returncode == 0, result.stderr
+    assert "1 bookings" in result.stdout
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Booking)).scalar() == 0
+    bad = zhiyin(cli_env, "db", "purge", "--days", "0")
+    assert bad.returncode == 2 and "--days" in bad.stderr

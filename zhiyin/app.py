@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import math
@@ -20,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from doorplate.booking import BookingError, BookingService
 from doorplate.catalog import ServiceCatalog
 from doorplate.queue import QueueService
+from doorplate.retention import cutoff, purge
 from doorplate.staff import StaffDirectory
 from knowledge import EmbeddingModelError, Hit, KnowledgeBaseError
 from zhiyin import __version__, deps
@@ -27,6 +29,7 @@ from zhiyin.db import prepare_database, shared_engine
 from zhiyin.settings import Settings, get_settings
 
 log = logging.getLogger("zhiyin")
+PURGE_EVERY_SECONDS = 6 * 3600  # old bookings and tickets go within a quarter of a day
 LIMITED_PATHS = ("/api/chat", "/v1/", "/api/feedback")
 # public writes that anyone can script: bookings, check-ins, walk-in tickets, the booking forms
 LIMITED_WRITES = re.compile(r"^/(?:api/bookings|api/checkin|api/places/[^/]+/tickets$|book$|b/)")
@@ -81,7 +84,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.chat.assistant.warm_up()
         except (KnowledgeBaseError, EmbeddingModelError) as exc:
             log.warning("not ready yet: %s", exc)  # /api/chat answers 503 with the same message
+        purging = asyncio.create_task(purge_regularly(app))
         yield
+        purging.cancel()
+
+    async def purge_regularly(app: FastAPI) -> None:
+        while True:
+            try:
+                before = cutoff(settings.booking_retention_days, app.state.bookings.clock())
+                counts = await asyncio.to_thread(purge, engine, before)
+                if any(counts.values()):
+                    log.info("deleted the bookings and tickets of days before %s: %s", before, counts)
+            except Exception:  # a database hiccup must not end the loop
+                log.exception("purging old bookings failed")
+            await asyncio.sleep(PURGE_EVERY_SECONDS)
 
     app = FastAPI(
         title="智引 Zhiyin",

@@ -448,6 +448,24 @@ def db_upgrade() -> None:
     click.echo(f"{where}: at migration {schema_revision(engine)} (newest {head_revision()})")
 
 
+@db_group.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep this many days back (default: ZHIYIN_BOOKING_RETENTION_DAYS, 90).",
+)
+def db_purge(days: int | None) -> None:
+    """Delete the bookings and queue tickets of days long past (a running server does it every 6 hours)."""
+    from doorplate.retention import cutoff, purge
+    from zhiyin.db import prepare_database
+
+    settings = get_settings()
+    before = cutoff(days or settings.booking_retention_days)
+    counts = purge(prepare_database(settings.database), before)
+    click.echo(f"deleted what was dated before {before}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
 @main.group()
 def staff() -> None:
     """Clerk tokens for the staff endpoints (call next, boards); the admin token is ZHIYIN_ADMIN_TOKEN."""

@@ -25,7 +25,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///{data_dir}/zhiyin.db."
     )
-    session_ttl_minutes: int = Field(30, ge=1, description="A conversation idle this long is forgotten.")
+    session_ttl_minutes: int = Field(30, ge=1, description="A conversation idle this long is deleted.")
+    booking_retention_days: int = Field(
+        90, ge=1, description="Bookings and queue tickets are deleted this many days after their day."
+    )
     rate_limit_per_minute: int = Field(
         60, ge=1, description="Requests per client per minute on the chat API."
     )

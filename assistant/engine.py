@@ -28,7 +28,7 @@ from assistant.compose import (
 )
 from assistant.guards import guard
 from assistant.llm import LLMRewriter, key_facts
-from assistant.policy import DENSE_SURE, Decision, decide, prefer_named
+from assistant.policy import DENSE_SURE, Decision, asked_group_first, decide, prefer_named
 from assistant.understanding import (
     Understanding,
     chinese_terms,
@@ -220,6 +220,10 @@ class Assistant:
         region = self.foreign_region(u.text)
         if region and hits and self._speaks_of(hits[0].id, region):
             region = None  # the item itself is about that region ("香港的税收协定待遇" → 税收居民身份证明)
+        items = [self._item_of(h) for h in hits[:5]]  # an FAQ row as the guide it is about
+        if first := asked_group_first(u.text, items):
+            hits = [hits[first], *hits[:first], *hits[first + 1 :]]
+            items = [items[first], *items[:first], *items[first + 1 :]]
         decision = decide(
             hits,
             u.language,
@@ -229,7 +233,7 @@ class Assistant:
             question=u.text,
             context=context,
             residual=u.residual if u.language == "zh" else "",
-            items=[self._item_of(h) for h in hits[:5]],
+            items=items,
         )
         if decision.kind == "decline":
             reply = self._decline(decision, u, state, place_obj)

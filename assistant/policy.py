@@ -164,10 +164,9 @@ def group_label(group: str) -> str:
     return _audience_data()[group]["label"]
 
 
-def for_other_group(question: str, hits: list[Hit]) -> tuple[set[str], set[str]] | None:
-    """(asked, named) when the question is asked for a group of applicants and the best guide is
-    named for another one, with no guide among the candidates for the asked group: "退役军人优待证"
-    finds only "老年人优待证办理", which does not answer it."""
+def _best_for_other_group(question: str, hits: list[Hit]) -> tuple[set[str], set[str]] | None:
+    """(asked, named) when the question is asked for a group and the best guide is named for
+    another one."""
     asked = asked_groups(question)
     if not asked or not hits or hits[0].kind != "guide":
         return None
@@ -176,9 +175,34 @@ def for_other_group(question: str, hits: list[Hit]) -> tuple[set[str], set[str]]
         return None
     if named <= _ordinary_groups() and not asked & _excluded_by(named):
         return None  # a soldier or an old person is an ordinary resident too
-    if any(named_groups(h.title) & asked for h in hits[:5] if h.kind == "guide"):
-        return None
     return asked, named
+
+
+def for_other_group(question: str, hits: list[Hit]) -> tuple[set[str], set[str]] | None:
+    """(asked, named) when the question is asked for a group of applicants and the best guide is
+    named for another one, with no guide among the candidates for the asked group: "退役军人优待证"
+    finds only "老年人优待证办理", which does not answer it."""
+    groups = _best_for_other_group(question, hits)
+    if groups is None or any(named_groups(h.title) & groups[0] for h in hits[:5] if h.kind == "guide"):
+        return None
+    return groups
+
+
+def asked_group_first(question: str, hits: list[Hit]) -> int:
+    """Where the first candidate for the asked group is, when the best one is for another group
+    ("公司营业执照办下来要几天" finds the 个体户 FAQ first, 有限责任公司设立登记 fourth); 0 when the best
+    one may answer."""
+    groups = _best_for_other_group(question, hits)
+    if groups is None:
+        return 0
+    return next(
+        (
+            n
+            for n, h in enumerate(hits[1:5], start=1)
+            if h.kind == "guide" and named_groups(h.title) & groups[0]
+        ),
+        0,
+    )
 
 
 def asked_stages(question: str) -> set[str]:

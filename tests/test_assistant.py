@@ -8,7 +8,7 @@ import pytest
 
 from assistant.engine import Assistant, ConversationState
 from assistant.guards import guard
-from assistant.policy import decide, family_choices, for_other_group, same_family
+from assistant.policy import asked_group_first, decide, family_choices, for_other_group, same_family
 from assistant.privacy import mask
 from assistant.understanding import chinese_terms, is_follow_up, picked_choice, understand
 from knowledge import demo_dir
@@ -290,6 +290,9 @@ def test_an_item_named_for_another_group_does_not_answer_for_this_one(bot):
     assert abroad.declined and abroad.reason == "other_group" and "外国人" in abroad.answer
     soldier = bot.reply("我是现役军人，结婚登记要带什么")
     assert not soldier.declined and soldier.sources[0].title == "内地居民结婚登记"
+    # … and the item for the asked group goes before one for another, even an FAQ row's
+    company = bot.reply("公司营业执照办下来要几天？")
+    assert company.sources[0].id == "990100-SCJG-0004" and "1个工作日" in company.answer
     # an FAQ row is about its guide: "开个体户要带什么材料？" is for 个体工商户, not a 个人独资企业
     sole = bot.reply("想注册一个个人独资企业，要准备哪些材料")
     assert sole.declined and sole.reason == "other_group" and "个体工商户设立登记" in sole.answer
@@ -317,6 +320,10 @@ def test_an_item_of_one_insurance_or_business_form_does_not_answer_for_another()
         for_other_group("医保异地就医备案怎么弄", hits("工伤异地居住（就医）备案", "医保异地就医备案"))
         is None
     )
+    # when a candidate for the asked group is there, it goes first instead
+    both = hits("个体工商户设立登记", "个体工商户变更登记", "有限责任公司设立登记")
+    assert asked_group_first("公司营业执照办下来要几天", both) == 2
+    assert asked_group_first("个体工商户营业执照办下来要几天", both) == 0
     # the forms of a business likewise
     sole = for_other_group("想注册一个个人独资企业，要准备哪些材料", hits("个体工商户设立登记"))
     assert sole == ({"sole_proprietorship"}, {"individual_business"})

@@ -320,6 +320,11 @@ def test_an_item_of_one_insurance_or_business_form_does_not_answer_for_another()
         for_other_group("医保异地就医备案怎么弄", hits("工伤异地居住（就医）备案", "医保异地就医备案"))
         is None
     )
+    # a document only one group holds says who asks (a Hong Kong ID card: a 港澳台 resident)
+    assert for_other_group("香港身份证过期了，怎么续期？", hits("换发外国人永久居留身份证")) == (
+        {"hong_kong_macao_taiwan"},
+        {"foreigner"},
+    )
     # when a candidate for the asked group is there, it goes first instead
     both = hits("个体工商户设立登记", "个体工商户变更登记", "有限责任公司设立登记")
     assert asked_group_first("公司营业执照办下来要几天", both) == 2

@@ -43,6 +43,11 @@ class ChatResponse(BaseModel):
     sources: list[SourceRef]
     aspect: str
     declined: bool
+    reason: str | None = Field(
+        None,
+        description="Why it declined: no_match, other_region, other_group, chatter, personal_data, "
+        "injection or abuse.",
+    )
     handoff: dict | None = None
     choices: list[SourceRef] | None = None
     suggestions: list[str] = []
@@ -56,6 +61,7 @@ def _response(session_id: str, turn_id: int, reply: Reply) -> ChatResponse:
         sources=reply.sources,
         aspect=reply.aspect,
         declined=reply.declined,
+        reason=reply.reason if reply.declined else None,
         handoff=reply.handoff,
         choices=reply.choices,
         suggestions=reply.suggestions,
@@ -141,6 +147,7 @@ def completions(body: CompletionRequest, service: Chat):
     extra = {
         "sources": [s.model_dump() for s in reply.sources],
         "declined": reply.declined,
+        "reason": reply.reason if reply.declined else None,
         "handoff": reply.handoff,
     }
     if not body.stream:

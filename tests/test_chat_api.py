@@ -45,6 +45,7 @@ def test_chat_conversation_keeps_its_session(client):
 def test_chat_with_place_and_decline_handoff(client):
     reply = client.post("/api/chat", json={"message": "今天天气怎么样", "place": "yc-center"}).json()
     assert reply["declined"] and reply["handoff"]["hotline"] == "12345" and reply["sources"] == []
+    assert reply["reason"] == "chatter"  # why, for a digital human or the hall's reports
     here = client.post(
         "/api/chat", json={"message": "居民身份证补领要带什么", "place": "yc-taoxi-lihua"}
     ).json()
@@ -76,6 +77,11 @@ def test_openai_compatible_endpoint_with_the_official_client(client):
     )
     assert "承诺办结时限" in completion.choices[0].message.content
     assert completion.model_extra["sources"][0]["id"] == "990100-SCJG-0001"
+    assert completion.model_extra["declined"] is False and completion.model_extra["reason"] is None
+    chatter = api.chat.completions.create(
+        model="zhiyin", messages=[{"role": "user", "content": "讲个笑话吧"}]
+    )
+    assert chatter.model_extra["declined"] and chatter.model_extra["reason"] == "chatter"
     stream = api.chat.completions.create(
         model="zhiyin", messages=[{"role": "user", "content": "身份证丢了怎么补办"}], stream=True
     )

@@ -23,6 +23,8 @@ class ChatService:
         turn_id = self.sessions.save_turn(
             sid, message, reply.answer, [s.model_dump() for s in reply.sources], reply.state
         )
+        if not reply.declined and not reply.choices and reply.sources:
+            self.sessions.count_ask(place, self.assistant.item_id(reply.sources[0].id))
         return sid, reply, turn_id
 
     def history(self, session_id: str) -> list[dict]:

@@ -249,11 +249,16 @@ class Assistant:
         ranked = [source.id, *[h.id for h in hits if h.id != source.id]]
         return self._answer(source, top, aspect, u, state, ranked, place_obj)
 
+    def item_id(self, source_id: str) -> str:
+        """The item a source is about: an FAQ row's guide, else the source itself."""
+        source = self.kb.get(source_id)
+        guide_id = source.faq.guide_id if source is not None and source.faq is not None else None
+        return guide_id if guide_id and self.kb.get(guide_id) is not None else source_id
+
     def _item_of(self, hit: Hit) -> Hit:
         """An FAQ row of a guide as that guide ("开个体户要带什么材料？" is about 个体工商户设立登记)."""
-        source = self.kb.get(hit.id)
-        guide_id = source.faq.guide_id if source is not None and source.faq is not None else None
-        guide = self.kb.get(guide_id) if guide_id else None
+        item_id = self.item_id(hit.id)
+        guide = self.kb.get(item_id) if item_id != hit.id else None
         if guide is None:
             return hit
         return hit.model_copy(update={"id": guide.id, "title": guide.title, "kind": "guide"})

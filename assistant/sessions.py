@@ -1,4 +1,5 @@
-"""Conversations and feedback, stored with SQLAlchemy (SQLite by default, any URL configured).
+"""Conversations and feedback, stored with SQLAlchemy (SQLite by default, any URL configured),
+and how often each item is asked about at each place (counts only: what a kiosk shows first).
 
 Nothing personal is stored in clear: every message and comment is masked first.
 """
@@ -10,13 +11,15 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Collection
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assistant.engine import ConversationState
 from assistant.privacy import mask
+from zhiyin.db import insert_or_ignore
 
 
 class Base(DeclarativeBase):
@@ -54,6 +57,16 @@ class Feedback(Base):
     rating: Mapped[str] = mapped_column(String(8))  # good | bad (好评 / 差评)
     comment: Mapped[str | None] = mapped_column(Text)
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class ItemAsk(Base):
+    """Answers given about one item at one place on one day ("" for no place)."""
+
+    __tablename__ = "item_asks"
+    place_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SessionStore:
@@ -139,6 +152,32 @@ class SessionStore:
                 db.execute(delete(ChatSession).where(ChatSession.id.in_(old)))
                 db.commit()
             return len(old)
+
+    def count_ask(self, place: str | None, item_id: str) -> None:
+        """One more answer about ``item_id`` at ``place`` today."""
+        key = {"place_id": place or "", "item_id": item_id, "day": _now().date()}
+        table = ItemAsk.__table__
+        with self.engine.begin() as conn:
+            insert_or_ignore(conn, table, {**key, "count": 0})
+            conn.execute(
+                update(table)
+                .where(*(table.c[name] == value for name, value in key.items()))
+                .values(count=table.c.count + 1)
+            )
+
+    def most_asked(self, places: Collection[str], days: int = 30, n: int = 8) -> list[str]:
+        """The items asked about most at ``places`` in the last ``days`` days, most first."""
+        since = _now().date() - dt.timedelta(days=days)
+        total = func.sum(ItemAsk.count)
+        query = (
+            select(ItemAsk.item_id)
+            .where(ItemAsk.place_id.in_(list(places)), ItemAsk.day >= since)
+            .group_by(ItemAsk.item_id)
+            .order_by(total.desc(), ItemAsk.item_id)
+            .limit(n)
+        )
+        with Session(self.engine) as db:
+            return list(db.scalars(query))
 
     def turns(self, session_id: str) -> list[ChatTurn]:
         with Session(self.engine) as db:

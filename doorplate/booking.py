@@ -49,6 +49,7 @@ from doorplate.slots import (
 from knowledge.booking_config import BookingConfig, ItemGroup
 from knowledge.models import Guide
 from knowledge.places import Place, PlaceDirectory
+from zhiyin.db import insert_or_ignore
 
 log = logging.getLogger("zhiyin.booking")
 
@@ -212,24 +213,6 @@ def clean_code(raw: str) -> str | None:
     if len(code) != BOOKING_CODE_LEN or any(c not in ALPHABET for c in code):
         return None
     return code
-
-
-def insert_or_ignore(conn: Connection, table, values: dict) -> None:
-    """INSERT that does nothing when the row (by its key) exists: one statement on SQLite and
-    PostgreSQL, so two first requests for the same key do not fail each other."""
-    if conn.dialect.name in ("sqlite", "postgresql"):
-        if conn.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        conn.execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
-        return
-    savepoint = conn.begin_nested()
-    try:
-        conn.execute(insert(table).values(**values))
-        savepoint.commit()
-    except IntegrityError:
-        savepoint.rollback()
 
 
 T = TypeVar("T")

@@ -28,13 +28,13 @@ from doorplate.booking import (
     booking_place,
     bookings_table,
     clean_code,
-    insert_or_ignore,
     retrying,
 )
 from doorplate.models import QueueVersion, Ticket, TicketCounter
 from doorplate.slots import hall_time, opening_hours, service_weekday
 from knowledge.booking_config import BookingConfig, ItemGroup
 from knowledge.places import Place
+from zhiyin.db import insert_or_ignore
 
 log = logging.getLogger("zhiyin.queue")
 

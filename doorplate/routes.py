@@ -5,6 +5,7 @@ Routes are thin: they verify, look up, and render a template; the catalog and re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import quote
 
@@ -154,7 +155,8 @@ def elder_mode(on: bool = True, next: str = Query("/", max_length=300)) -> Redir
 def kiosk(request: Request, cat: Catalog, place: str = Query(..., pattern=PLACE_ID)) -> HTMLResponse:
     hall = _place_or_404(cat, place)
     top = [g for theme in cat.themes_at(hall.id) for g in theme.guides]
-    return render_page(request, "kiosk.html", place=hall, top=_top_items(top, 8))
+    asked = request.app.state.chat.sessions.most_asked(cat.directory.subtree(hall.id))
+    return render_page(request, "kiosk.html", place=hall, top=_top_items(top, 8, asked))
 
 
 @router.get("/kiosk/continue.svg")
@@ -171,11 +173,14 @@ def continue_qr(
     return Response(qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
-def _top_items(guides: list, n: int) -> list:
-    """One item per theme first, so the kiosk's buttons cover the hall's range."""
-    picked, seen = [], set()
+def _top_items(guides: list, n: int, most_asked: Sequence[str] = ()) -> list:
+    """The items asked about most here in the last 30 days first, then one item per theme, so
+    the kiosk's buttons cover the hall's range."""
+    by_id = {g.id: g for g in guides}
+    picked = [by_id[i] for i in most_asked if i in by_id][: n // 2]  # half the buttons: room for the range
+    seen = {g.category for g in picked}
     for g in guides:
-        if g.category not in seen:
+        if g.category not in seen and g not in picked:
             picked.append(g)
             seen.add(g.category)
     picked += [g for g in guides if g not in picked]

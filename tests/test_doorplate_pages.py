@@ -193,3 +193,26 @@ def test_phone_and_guide_pages_offer_booking_where_it_exists(client, app):
     assert 'href="/book?place=yc-center-c&amp;item=990100-GA-0003"' in guide
     closed = client.get("/book", params={"place": "yc-taoxi-lihua"})
     assert closed.status_code == 404 and "不提供预约" in closed.text
+
+
+def test_the_kiosk_shows_what_is_asked_most_here_first(app, client):
+    import re
+
+    def buttons() -> list[str]:
+        return re.findall(
+            r'class="item" data-ask="([^"]+)"', client.get("/kiosk", params={"place": "yc-center"}).text
+        )
+
+    before = buttons()
+    handled = [g.name for g in app.state.catalog.items_at("yc-center")]
+    rare = next(name for name in handled if name not in before)  # not on the kiosk yet
+    for _ in range(5):  # asked at a window inside the hall: counted for the hall
+        reply = client.post(
+            "/api/chat", json={"message": f"{rare}要带什么材料", "place": "yc-center-c"}
+        ).json()
+        assert not reply["declined"] and reply["sources"]
+    after = buttons()
+    assert after[0] == rare and len(after) == len(before)
+    # declined questions count for nothing
+    client.post("/api/chat", json={"message": "讲个笑话吧", "place": "yc-center"})
+    assert buttons() == after

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from functools import lru_cache
 from importlib.resources import files
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Connection, create_engine, event, insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 
 def create_db_engine(url: str) -> Engine:
@@ -114,3 +115,21 @@ def prepare_database(url: str) -> Engine:
     engine = shared_engine(url)
     migrate(engine)
     return engine
+
+
+def insert_or_ignore(conn: Connection, table, values: dict) -> None:
+    """INSERT that does nothing when the row (by its key) exists: one statement on SQLite and
+    PostgreSQL, so two first requests for the same key do not fail each other."""
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        if conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        conn.execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
+        return
+    savepoint = conn.begin_nested()
+    try:
+        conn.execute(insert(table).values(**values))
+        savepoint.commit()
+    except IntegrityError:
+        savepoint.rollback()

@@ -197,3 +197,12 @@ def test_a_running_store_deletes_expired_conversations_by_itself(tmp_path):
     store._next_sweep = 0.0  # a minute later
     store.save_turn(new, "再问", "答", [], ConversationState())
     assert store.turns(old) == [] and len(store.turns(new)) == 4
+
+
+def test_asks_are_counted_per_place_and_item_on_both_databases(db_engine):
+    store = SessionStore(db_engine)
+    for place, item in [("hall", "A"), ("hall", "B"), ("window", "B"), (None, "C"), ("elsewhere", "C")]:
+        store.count_ask(place, item)
+    assert store.most_asked({"hall", "window"}) == ["B", "A"]  # B twice inside the hall, then A
+    assert store.most_asked({""}) == ["C"]  # asked at no place
+    assert store.most_asked({"hall"}, n=1) == ["A"]  # ties go by id

@@ -67,6 +67,7 @@ class KnowledgeBase:
         self._lock = threading.Lock()
         self._v: _Version | None = None
         self._vectors: dict[str, np.ndarray] = {}
+        self._respelled: dict[str, str] = {}  # question → respelled question (see ``respell``)
         self._stamp: tuple[float, int] | None = None
 
     # -- loading ---------------------------------------------------------------------------
@@ -203,10 +204,18 @@ class KnowledgeBase:
             with self._lock:
                 if v.respeller is None:
                     v.respeller = self._make_respeller(v)
-        text = normalise(text)
-        respelled = v.respeller.respell(text)
+                    self._respelled = {}  # of the previous version's vocabulary
+        done = self._respelled.get(text)
+        if done is not None:  # a turn respells its question, then searches with the result
+            return done
+        folded = normalise(text)
+        respelled = v.respeller.respell(folded)
         # a respelled variant is mapped like any other (低宝 → 低保 → 最低生活保障)
-        return text if respelled == text else normalise(respelled)
+        done = folded if respelled == folded else normalise(respelled)
+        if len(self._respelled) >= 1024:
+            self._respelled.clear()
+        self._respelled[text] = self._respelled[done] = done
+        return done
 
     @staticmethod
     def _make_respeller(v: _Version) -> Respeller:

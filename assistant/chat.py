@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from assistant.engine import Assistant, ConversationState, Reply
 from assistant.sessions import SessionStore
+from halls.asks import AskCounts
 
 
 @dataclass
 class ChatService:
     assistant: Assistant
     sessions: SessionStore
+    asks: AskCounts
 
     def chat(
         self, message: str, session_id: str | None = None, place: str | None = None
@@ -24,17 +25,8 @@ class ChatService:
             sid, message, reply.answer, [s.model_dump() for s in reply.sources], reply.state
         )
         if not reply.declined and not reply.choices and reply.sources:
-            self.sessions.count_ask(place, self.assistant.item_id(reply.sources[0].id))
+            self.asks.count(place, self.assistant.item_id(reply.sources[0].id))
         return sid, reply, turn_id
-
-    def history(self, session_id: str) -> list[dict]:
-        """The stored turns of a conversation that has not expired; [] otherwise."""
-        if not self.sessions.alive(session_id):
-            return []
-        return [
-            {"role": t.role, "content": t.content, "sources": json.loads(t.sources or "[]")}
-            for t in self.sessions.turns(session_id)
-        ]
 
     def replay(self, user_messages: list[str], place: str | None = None) -> Reply:
         """Stateless use (the OpenAI-compatible API): earlier user turns rebuild the conversation."""

@@ -37,9 +37,9 @@ from assistant.understanding import (
     picked_choice,
     understand,
 )
+from halls.places import Place, PlaceDirectory
 from knowledge import KnowledgeBase
 from knowledge.models import Hit, Source
-from knowledge.places import Place, PlaceDirectory
 from knowledge.text import normalise
 
 

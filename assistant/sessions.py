@@ -1,5 +1,4 @@
-"""Conversations and feedback, stored with SQLAlchemy (SQLite by default, any URL configured),
-and how often each item is asked about at each place (counts only: what a kiosk shows first).
+"""Conversations and feedback, stored with SQLAlchemy (SQLite by default, any URL configured).
 
 Nothing personal is stored in clear: every message and comment is masked first.
 """
@@ -11,23 +10,14 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Collection
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, delete, func, select, update
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, delete, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.engine import ConversationState
-from assistant.privacy import mask
-from zhiyin.db import insert_or_ignore
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+from halls.privacy import mask
+from halls.sql import Base, utcnow
 
 
 class ChatSession(Base):
@@ -35,8 +25,8 @@ class ChatSession(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     place: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(Text, default="{}")
-    created: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
-    updated: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, index=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class ChatTurn(Base):
@@ -46,7 +36,7 @@ class ChatTurn(Base):
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
     sources: Mapped[str] = mapped_column(Text, default="[]")
-    created: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Feedback(Base):
@@ -56,17 +46,7 @@ class Feedback(Base):
     turn_id: Mapped[int | None] = mapped_column(Integer)
     rating: Mapped[str] = mapped_column(String(8))  # good | bad (好评 / 差评)
     comment: Mapped[str | None] = mapped_column(Text)
-    created: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
-
-
-class ItemAsk(Base):
-    """Answers given about one item at one place on one day ("" for no place)."""
-
-    __tablename__ = "item_asks"
-    place_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    count: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class SessionStore:
@@ -80,14 +60,11 @@ class SessionStore:
         self.ttl = dt.timedelta(minutes=ttl_minutes)
         self._sweep_lock = threading.Lock()
         self._next_sweep = 0.0  # time.monotonic() of the next sweep
-        from zhiyin.db import migrate  # the schema comes from the migrations, never create_all
-
-        migrate(engine)
 
     def load(self, session_id: str | None, place: str | None) -> tuple[str, ConversationState]:
         with Session(self.engine) as db:
             row = db.get(ChatSession, session_id) if session_id else None
-            if row is not None and _now() - row.updated <= self.ttl:
+            if row is not None and utcnow() - row.updated <= self.ttl:
                 return row.id, ConversationState.model_validate_json(row.state)
             # a new (or expired) conversation: its row is written with its first turn
             return str(uuid.uuid4()), ConversationState()
@@ -95,7 +72,7 @@ class SessionStore:
     def alive(self, session_id: str) -> bool:
         with Session(self.engine) as db:
             row = db.get(ChatSession, session_id)
-            return row is not None and _now() - row.updated <= self.ttl
+            return row is not None and utcnow() - row.updated <= self.ttl
 
     def save_turn(
         self, session_id: str, question: str, answer: str, sources: list[dict], state: ConversationState
@@ -106,7 +83,7 @@ class SessionStore:
                 row = ChatSession(id=session_id)
                 db.add(row)
             row.state = state.model_dump_json()
-            row.updated = _now()
+            row.updated = utcnow()
             db.add(ChatTurn(session_id=session_id, role="user", content=mask(question)))
             turn = ChatTurn(
                 session_id=session_id,
@@ -144,7 +121,7 @@ class SessionStore:
 
     def expire(self) -> int:
         """Delete sessions idle longer than the TTL (and their turns). Returns how many."""
-        cutoff = _now() - self.ttl
+        cutoff = utcnow() - self.ttl
         with Session(self.engine) as db:
             old = [r for (r,) in db.execute(select(ChatSession.id).where(ChatSession.updated < cutoff))]
             if old:
@@ -153,31 +130,14 @@ class SessionStore:
                 db.commit()
             return len(old)
 
-    def count_ask(self, place: str | None, item_id: str) -> None:
-        """One more answer about ``item_id`` at ``place`` today."""
-        key = {"place_id": place or "", "item_id": item_id, "day": _now().date()}
-        table = ItemAsk.__table__
-        with self.engine.begin() as conn:
-            insert_or_ignore(conn, table, {**key, "count": 0})
-            conn.execute(
-                update(table)
-                .where(*(table.c[name] == value for name, value in key.items()))
-                .values(count=table.c.count + 1)
-            )
-
-    def most_asked(self, places: Collection[str], days: int = 30, n: int = 8) -> list[str]:
-        """The items asked about most at ``places`` in the last ``days`` days, most first."""
-        since = _now().date() - dt.timedelta(days=days)
-        total = func.sum(ItemAsk.count)
-        query = (
-            select(ItemAsk.item_id)
-            .where(ItemAsk.place_id.in_(list(places)), ItemAsk.day >= since)
-            .group_by(ItemAsk.item_id)
-            .order_by(total.desc(), ItemAsk.item_id)
-            .limit(n)
-        )
-        with Session(self.engine) as db:
-            return list(db.scalars(query))
+    def history(self, session_id: str) -> list[dict]:
+        """The stored turns of a conversation that has not expired (masked); [] otherwise."""
+        if not self.alive(session_id):
+            return []
+        return [
+            {"role": t.role, "content": t.content, "sources": json.loads(t.sources or "[]")}
+            for t in self.turns(session_id)
+        ]
 
     def turns(self, session_id: str) -> list[ChatTurn]:
         with Session(self.engine) as db:

@@ -31,9 +31,8 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
-from assistant.privacy import mask_name, mask_phone
 from doorplate.codes import ALPHABET, normalise_code
 from doorplate.models import Booking, SlotCount
 from doorplate.slots import (
@@ -43,13 +42,14 @@ from doorplate.slots import (
     bookable_slots,
     check_slot,
     china_calendar,
-    hall_now,
-    hall_time,
 )
-from knowledge.booking_config import BookingConfig, ItemGroup
+from halls import sql
+from halls.booking_config import BookingConfig, ItemGroup
+from halls.clock import hall_now, hall_time
+from halls.places import Place, PlaceDirectory
+from halls.privacy import mask_name, mask_phone
+from halls.sql import insert_or_ignore
 from knowledge.models import Guide
-from knowledge.places import Place, PlaceDirectory
-from zhiyin.db import insert_or_ignore
 
 log = logging.getLogger("zhiyin.booking")
 
@@ -216,28 +216,14 @@ def clean_code(raw: str) -> str | None:
 
 
 T = TypeVar("T")
-TRANSIENT_PG_CODES = {"40001", "40P01"}  # serialization failure, deadlock detected
 
 
-def transient(exc: DBAPIError) -> bool:
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return code in TRANSIENT_PG_CODES or "database is locked" in str(exc.orig)
-
-
-def retrying(work: Callable[[], T], attempts: int = 4) -> T:
-    """Run a transaction again after a deadlock or a lock timeout; the work must be all-or-nothing."""
-    for attempt in range(attempts):
-        try:
-            return work()
-        except OperationalError as exc:
-            if not transient(exc):
-                raise
-            if attempt == attempts - 1:
-                raise Busy("busy", "系统繁忙，请稍后重试。The system is busy; please try again.") from exc
-        except DBAPIError as exc:  # psycopg reports deadlocks as their own error classes
-            if not transient(exc) or attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
+def retrying(work: Callable[[], T]) -> T:
+    """``halls.sql.retrying``, a database that stays busy told as the booking refusal ``busy`` (503)."""
+    try:
+        return sql.retrying(work)
+    except sql.DatabaseBusy as exc:
+        raise Busy("busy", "系统繁忙，请稍后重试。The system is busy; please try again.") from exc
 
 
 class _Full(Exception):
@@ -292,11 +278,8 @@ class BookingService:
         calendar: HolidayCalendar | None = None,
         clock: Callable[[], dt.datetime] = hall_now,
     ):
-        from zhiyin.db import migrate
-
         if not key:
             raise ValueError("the booking key must not be empty")
-        migrate(engine)
         self.engine = engine
         self.catalog = catalog
         self.calendar = calendar or china_calendar()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from knowledge import KnowledgeBase
+from halls.places import Place, PlaceDirectory
+from knowledge import SourceStore
 from knowledge.chunking import days_text, material_line
 from knowledge.models import Guide
-from knowledge.places import Place, PlaceDirectory
 from knowledge.text import fold
 
 OTHER_THEME = "其他事项"
@@ -20,23 +20,24 @@ class Theme:
 
 
 class ServiceCatalog:
-    """Guides per place, grouped by theme. Follows the knowledge base when it is re-ingested."""
+    """Guides per place, grouped by theme. Follows the knowledge base when it is re-ingested; needs
+    neither the embedding model nor the vector index (an empty knowledge base lists nothing)."""
 
-    def __init__(self, kb: KnowledgeBase, directory: PlaceDirectory):
-        self.kb = kb
+    def __init__(self, store: SourceStore, directory: PlaceDirectory):
+        self.store = store
         self.directory = directory
         self._version: int | None = None
         self._guides: list[Guide] = []
 
     def guides(self) -> list[Guide]:
-        version = self.kb.version
+        version = self.store.version
         if version != self._version:
-            self._guides = [s.guide for s in self.kb.sources().values() if s.guide is not None]
+            self._guides = [s.guide for s in self.store.sources().values() if s.guide is not None]
             self._version = version
         return self._guides
 
     def guide(self, guide_id: str) -> Guide | None:
-        source = self.kb.get(guide_id)
+        source = self.store.get(guide_id)
         return source.guide if source else None
 
     def items_at(self, place_id: str) -> list[Guide]:

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from doorplate.models import Plate, PlateScan, utcnow
+from doorplate.models import Plate, PlateScan
+from halls.sql import utcnow
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 SERIAL_LEN, SIGNATURE_LEN = 5, 7
@@ -67,9 +68,6 @@ class PlateRegistry:
             raise ValueError("the plate secret must not be empty")
         self.engine = engine
         self._key = key
-        from zhiyin.db import migrate  # the schema comes from the migrations, never create_all
-
-        migrate(engine)
 
     # -- codes -------------------------------------------------------------------------------
     def _signature(self, serial: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from doorplate.codes import PlateRegistry
 from doorplate.render import plate_pdf, plate_svg, qr_png
-from knowledge.places import Place
+from halls.places import Place
 
 _FILE_NAME = re.compile(r"[\w-][\w.-]*")  # a place id must not reach outside out_dir
 

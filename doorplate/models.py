@@ -5,15 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import CheckConstraint, Date, DateTime, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+from halls.sql import Base, utcnow
 
 
 class Plate(Base):

@@ -31,10 +31,11 @@ from doorplate.booking import (
     retrying,
 )
 from doorplate.models import QueueVersion, Ticket, TicketCounter
-from doorplate.slots import hall_time, opening_hours, service_weekday
-from knowledge.booking_config import BookingConfig, ItemGroup
-from knowledge.places import Place
-from zhiyin.db import insert_or_ignore
+from doorplate.slots import opening_hours, service_weekday
+from halls.booking_config import BookingConfig, ItemGroup
+from halls.clock import hall_time
+from halls.places import Place
+from halls.sql import insert_or_ignore
 
 log = logging.getLogger("zhiyin.queue")
 

@@ -24,7 +24,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from doorplate.codes import format_code
-from knowledge.places import Place
+from halls.places import Place
 
 PAGE_W, PAGE_H = 148.0, 210.0  # A5 in mm; every coordinate below is mm from the top left
 MARGIN = 12.0

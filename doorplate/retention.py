@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
 from doorplate.models import Booking, SlotCount, Ticket, TicketCounter
-from doorplate.slots import hall_now
+from halls.clock import hall_now
 
 
 def cutoff(retention_days: int, now: dt.datetime | None = None) -> dt.date:

@@ -14,30 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.booking_config import BookingConfig, ItemGroup, OpeningRange
-
-
-def _hall_zone() -> dt.tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("Asia/Shanghai")
-    except Exception:  # no tz database on the machine: China has kept UTC+8 without DST since 1991
-        return dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-
-
-HALL_TZ = _hall_zone()
-
-
-def hall_now() -> dt.datetime:
-    return dt.datetime.now(HALL_TZ)
-
-
-def hall_time(moment: dt.datetime) -> dt.datetime:
-    """``moment`` on the hall's wall clock, naive. A naive ``moment`` is taken as hall time already."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(HALL_TZ).replace(tzinfo=None)
+from halls.booking_config import BookingConfig, ItemGroup, OpeningRange
+from halls.clock import hall_time
 
 
 @dataclass(frozen=True)

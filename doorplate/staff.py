@@ -17,7 +17,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from doorplate.models import StaffToken, utcnow
+from doorplate.models import StaffToken
+from halls.sql import utcnow
 
 TOKEN_PREFIX = "zs_"
 staff_tokens = StaffToken.__table__
@@ -43,9 +44,6 @@ def token_hash(token: str) -> str:
 
 class StaffDirectory:
     def __init__(self, engine: Engine, admin_token: str | None = None):
-        from zhiyin.db import migrate
-
-        migrate(engine)
         self.engine = engine
         self._admin = admin_token.encode() if admin_token else None
 

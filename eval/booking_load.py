@@ -39,8 +39,8 @@ CRASH_SLOTS = 40  # per group: ~700 places, more than a 1.5-second burst takes
 def bench_places(load_capacity: int) -> list:
     """The demo places with wider booking windows (the race needs 20 fresh slots even across the
     Spring Festival) and, at the load place, capacities high enough for a throughput run."""
+    from halls.places import load_places
     from knowledge import demo_dir
-    from knowledge.places import load_places
 
     places = []
     for place in load_places(demo_dir() / "places.yaml"):
@@ -56,9 +56,9 @@ def bench_places(load_capacity: int) -> list:
 
 def prepare_data(data_dir: Path, settings, load_capacity: int) -> None:
     """Index the demo knowledge base (cached embeddings make this seconds) and install the places."""
+    from halls.places import save_places
     from knowledge import IndexWriter, demo_dir, load_embedder, load_sources
     from knowledge.index import KbPaths
-    from knowledge.places import save_places
 
     embedder = load_embedder(settings.embed_model, str(settings.models_dir))
     cache = settings.cache_dir or settings.data_dir / "cache"
@@ -371,11 +371,9 @@ def run_crash(server: BenchServer, database_url: str, clients: int, kill_after: 
 def consistency(database_url: str) -> dict:
     """Straight from the database: slots over capacity, and slots whose count differs from their
     active bookings (either would mean a lost or a double booking)."""
-    from sqlalchemy import text
+    from sqlalchemy import create_engine, text
 
-    from zhiyin.db import create_db_engine
-
-    engine = create_db_engine(database_url)
+    engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
             over = conn.execute(text("SELECT count(*) FROM slot_counts WHERE booked > capacity")).scalar_one()

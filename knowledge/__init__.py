@@ -6,6 +6,7 @@ Public API::
     report = load_sources([Path("guides/")])
     IndexWriter(data_dir, "default", embedder).ingest(report.sources)
     KnowledgeBase(data_dir, "default", embedder).search("开个体户要带啥", k=5)
+    SourceStore(data_dir, "default").get("990100-GA-0001")   # the guides alone: no model, no index
 """
 
 from importlib import resources
@@ -16,6 +17,7 @@ from knowledge.index import IndexWriter, KnowledgeBaseError, list_kbs
 from knowledge.loaders import LoadReport, load_sources
 from knowledge.models import Chunk, Document, FaqRow, Guide, Hit, Material, Source
 from knowledge.search import Fusion, KnowledgeBase
+from knowledge.sources import SourceStore
 
 
 def demo_dir() -> Path:
@@ -37,6 +39,7 @@ __all__ = [
     "LoadReport",
     "Material",
     "Source",
+    "SourceStore",
     "demo_dir",
     "list_kbs",
     "load_embedder",

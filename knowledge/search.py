@@ -17,6 +17,7 @@ from knowledge.embedding import Embedder
 from knowledge.index import KbPaths, KnowledgeBaseError
 from knowledge.lexical import BM25Index
 from knowledge.models import Chunk, Hit, Source
+from knowledge.sources import SourceStore
 from knowledge.spelling import Respeller
 from knowledge.text import default_lexicon, normalise
 from knowledge.vectors import VectorCollection, embedded_client, server_client
@@ -58,8 +59,10 @@ class KnowledgeBase:
         embedder: Embedder,
         chroma_url: str | None = None,
         fusion: Fusion | None = None,
+        store: SourceStore | None = None,
     ):
         self.paths = KbPaths(Path(data_dir), name)
+        self.store = store or SourceStore(Path(data_dir), name)  # the sources, shared with the pages
         self.name = name
         self.embedder = embedder
         self.chroma_url = chroma_url
@@ -71,15 +74,8 @@ class KnowledgeBase:
         self._stamp: tuple[float, int] | None = None
 
     # -- loading ---------------------------------------------------------------------------
-    def _pointer_stamp(self) -> tuple[float, int] | None:
-        try:
-            st = self.paths.current_file.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime, st.st_ino)
-
     def _current(self) -> _Version:
-        stamp = self._pointer_stamp()
+        stamp = self.store.stamp()
         if stamp is None:
             raise KnowledgeBaseError(
                 f"knowledge base '{self.name}' is empty: run `zhiyin ingest PATH --kb {self.name}` "
@@ -103,11 +99,7 @@ class KnowledgeBase:
                 f"knowledge base '{self.name}' was indexed with embedding model {manifest.get('embedder')}, "
                 f"but {self.embedder.name} is configured: re-ingest it with the current model"
             )
-        sources: dict[str, Source] = {}
-        with open(folder / "sources.jsonl", encoding="utf-8") as f:
-            for line in f:
-                s = Source.model_validate_json(line)
-                sources[s.id] = s
+        sources = self.store.read(info["version"])
         with open(folder / "chunks.jsonl", encoding="utf-8") as f:
             chunks = [Chunk.model_validate_json(line) for line in f]
         source_ids = list(sources)

@@ -10,9 +10,9 @@ from functools import lru_cache
 from pydantic import SecretStr
 
 from doorplate.booking import StaticCatalog
-from doorplate.slots import HALL_TZ
+from halls.clock import HALL_TZ
+from halls.places import PlaceDirectory, load_places
 from knowledge import demo_dir, load_sources
-from knowledge.places import PlaceDirectory, load_places
 
 MONDAY = dt.date(2026, 11, 23)
 TUESDAY, WEDNESDAY = MONDAY + dt.timedelta(days=1), MONDAY + dt.timedelta(days=2)
@@ -53,11 +53,12 @@ def booking_app(settings, db_url: str, clock: Clock) -> Iterator:
     """The real app on ``db_url`` with the admin token ``ADMIN_SECRET`` and the hall's clock at ``clock``."""
     from zhiyin.app import create_app
     from zhiyin.db import shared_engine
+    from zhiyin.services import Services
 
     app = create_app(
-        settings.model_copy(update={"database_url": db_url, "admin_token": SecretStr(ADMIN_SECRET)})
+        Services(settings.model_copy(update={"database_url": db_url, "admin_token": SecretStr(ADMIN_SECRET)}))
     )
-    app.state.bookings.clock = clock
+    app.state.services.bookings.clock = clock
     try:
         yield app
     finally:

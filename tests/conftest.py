@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from halls.places import load_places, save_places
 from knowledge import IndexWriter, KnowledgeBase, demo_dir, load_embedder, load_sources
 from knowledge.index import KbPaths
 from knowledge.model_build import build_model
-from knowledge.places import load_places, save_places
 from zhiyin.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,11 +101,12 @@ def serve(app) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def live_app(demo_settings):
-    """The app behind ``live_server``: a test may set its services' clock (``app.state.bookings.clock``)
+    """The app behind ``live_server``: a test may set its services' clock (``app.state.services.bookings.clock``)
     and must put it back."""
     from zhiyin.app import create_app
+    from zhiyin.services import Services
 
-    return create_app(demo_settings)
+    return create_app(Services(demo_settings))
 
 
 @pytest.fixture(scope="session")

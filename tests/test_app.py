@@ -6,13 +6,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from zhiyin.app import create_app
+from zhiyin.services import Services
 from zhiyin.settings import Settings
 
 
 @pytest.fixture
 def client(demo_kb, models_dir) -> TestClient:
     settings = Settings(data_dir=demo_kb.paths.root.parents[1], kb="demo", models_dir=models_dir)
-    return TestClient(create_app(settings))
+    return TestClient(create_app(Services(settings)))
 
 
 def test_health(client):

@@ -9,11 +9,11 @@ import pytest
 from assistant.engine import Assistant, ConversationState
 from assistant.guards import guard
 from assistant.policy import asked_group_first, decide, family_choices, for_other_group, same_family
-from assistant.privacy import mask
 from assistant.understanding import chinese_terms, is_follow_up, picked_choice, understand
+from halls.places import PlaceDirectory, load_places
+from halls.privacy import mask
 from knowledge import demo_dir
 from knowledge.models import Hit
-from knowledge.places import PlaceDirectory, load_places
 from knowledge.text import normalise
 
 

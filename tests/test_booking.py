@@ -372,7 +372,7 @@ def test_http_idempotency_key_header(client):
 
 
 def test_masks_for_staff_views():
-    from assistant.privacy import mask_name, mask_phone
+    from halls.privacy import mask_name, mask_phone
 
     assert [mask_name(n) for n in ("张三", "张三丰", "欧阳娜娜", "李", " 王小明 ")] == [
         "张*",

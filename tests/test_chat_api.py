@@ -10,9 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from assistant.sessions import SessionStore
+from halls.asks import AskCounts
+from halls.places import load_places, save_places
 from knowledge import demo_dir
-from knowledge.places import load_places, save_places
 from zhiyin.app import create_app
+from zhiyin.db import prepare_database
+from zhiyin.services import Services
 from zhiyin.settings import Settings
 
 
@@ -27,7 +30,7 @@ def settings(demo_kb, models_dir, tmp_path) -> Settings:
 
 @pytest.fixture
 def client(settings) -> TestClient:
-    return TestClient(create_app(settings))
+    return TestClient(create_app(Services(settings)))
 
 
 def test_chat_conversation_keeps_its_session(client):
@@ -141,7 +144,7 @@ def test_bad_chat_requests_get_clear_4xx(client, payload, status):
 
 
 def test_oversized_body_and_rate_limit(settings):
-    limited = TestClient(create_app(settings.model_copy(update={"rate_limit_per_minute": 3})))
+    limited = TestClient(create_app(Services(settings.model_copy(update={"rate_limit_per_minute": 3}))))
     big = limited.post(
         "/api/chat", content=b"{" + b" " * 20000 + b"}", headers={"content-type": "application/json"}
     )
@@ -164,7 +167,7 @@ def test_sessions_expire(tmp_path):
     from assistant.engine import ConversationState
     from assistant.sessions import ChatSession
 
-    store = SessionStore(create_engine(f"sqlite:///{tmp_path / 's.db'}"), ttl_minutes=30)
+    store = SessionStore(prepare_database(f"sqlite:///{tmp_path / 's.db'}"), ttl_minutes=30)
     sid, _ = store.load(None, None)
     store.save_turn(sid, "问", "答", [], ConversationState(focus="X"))
     assert store.load(sid, None) == (sid, ConversationState(focus="X"))
@@ -185,7 +188,7 @@ def test_a_running_store_deletes_expired_conversations_by_itself(tmp_path):
     from assistant.engine import ConversationState
     from assistant.sessions import ChatSession
 
-    store = SessionStore(create_engine(f"sqlite:///{tmp_path / 's.db'}"), ttl_minutes=30)
+    store = SessionStore(prepare_database(f"sqlite:///{tmp_path / 's.db'}"), ttl_minutes=30)
     old, _ = store.load(None, None)
     store.save_turn(old, "我的手机13812345678", "答", [], ConversationState())
     with Session(store.engine) as db:
@@ -200,9 +203,27 @@ def test_a_running_store_deletes_expired_conversations_by_itself(tmp_path):
 
 
 def test_asks_are_counted_per_place_and_item_on_both_databases(db_engine):
-    store = SessionStore(db_engine)
+    store = AskCounts(db_engine)
     for place, item in [("hall", "A"), ("hall", "B"), ("window", "B"), (None, "C"), ("elsewhere", "C")]:
-        store.count_ask(place, item)
+        store.count(place, item)
     assert store.most_asked({"hall", "window"}) == ["B", "A"]  # B twice inside the hall, then A
     assert store.most_asked({""}) == ["C"]  # asked at no place
     assert store.most_asked({"hall"}, n=1) == ["A"]  # ties go by id
+
+
+def test_asks_are_counted_on_the_halls_day_not_utcs(db_engine):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from halls.asks import ItemAsk
+    from halls.clock import hall_today
+
+    half_past_midnight_in_beijing = dt.datetime(2026, 12, 7, 16, 30, tzinfo=dt.UTC)
+    assert hall_today(half_past_midnight_in_beijing) == dt.date(2026, 12, 8)
+    store = AskCounts(db_engine, today=lambda: hall_today(half_past_midnight_in_beijing))
+    store.count("hall-of-the-8th", "A")
+    with db_engine.connect() as conn:
+        days = conn.execute(select(ItemAsk.day).where(ItemAsk.place_id == "hall-of-the-8th")).scalars().all()
+    assert days == [dt.date(2026, 12, 8)]
+    assert AskCounts(db_engine).today is hall_today  # what the server counts with

@@ -150,6 +150,7 @@ def test_a_running_server_follows_the_places_an_ingest_replaces(cli_env, folder,
     from fastapi.testclient import TestClient
 
     from zhiyin.app import create_app
+    from zhiyin.services import Services
     from zhiyin.settings import Settings
 
     (folder / "broken.yaml").unlink()
@@ -161,7 +162,7 @@ def test_a_running_server_follows_the_places_an_ingest_replaces(cli_env, folder,
     settings = Settings(
         data_dir=cli_env["ZHIYIN_DATA_DIR"], kb="town", models_dir=models_dir, rate_limit_per_minute=10_000
     )
-    client = TestClient(create_app(settings))
+    client = TestClient(create_app(Services(settings)))
     assert client.get("/api/places/hall").json()["hours"] == "周一至周五 8:30-17:30"
     assert client.get("/api/places/station").status_code == 404
 

@@ -14,9 +14,9 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture(scope="module")
 def codes(live_server, demo_settings):
-    from zhiyin import deps
+    from zhiyin.services import Services
 
-    registry = deps.plate_registry(demo_settings)
+    registry = Services(demo_settings).plates
     return {p: registry.issue(p) for p in ("yc-center", "yc-center-c", "yc-taoxi-lihua")}
 
 

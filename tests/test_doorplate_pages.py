@@ -7,11 +7,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from zhiyin.app import create_app
+from zhiyin.services import Services
 
 
 @pytest.fixture(scope="module")
 def app(demo_settings):
-    return create_app(demo_settings)
+    return create_app(Services(demo_settings))
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_places_api_lists_places_with_their_items(client):
 
 
 def test_a_plate_opens_its_place_page(client, app):
-    code = app.state.plates.issue("yc-center")
+    code = app.state.services.plates.issue("yc-center")
     page = client.get(f"/p/{code}")
     assert page.status_code == 200
     html = page.text
@@ -49,21 +50,21 @@ def test_a_plate_opens_its_place_page(client, app):
 
 
 def test_the_item_list_can_be_searched_without_javascript(client, app):
-    code = app.state.plates.issue("yc-center")
+    code = app.state.services.plates.issue("yc-center")
     html = client.get(f"/p/{code}", params={"q": "个体"}).text
     assert "个体工商户设立登记" in html and "居民身份证补领" not in html
     assert "没有名称含" in client.get(f"/p/{code}", params={"q": "火星移民"}).text
 
 
 def test_asking_on_the_page_without_javascript_answers_with_sources(client, app):
-    code = app.state.plates.issue("yc-center-c")
+    code = app.state.services.plates.issue("yc-center-c")
     html = client.get(f"/p/{code}", params={"ask": "身份证丢了怎么补办"}).text
     assert "居民身份证补领" in html and "依据" in html
     assert 'name="session"' in html  # the next question continues the conversation
 
 
 def test_unknown_forged_and_revoked_codes_get_the_warning_page(client, app):
-    plates = app.state.plates
+    plates = app.state.services.plates
     revoked = plates.issue("yc-shuikou-shimen")
     plates.revoke("yc-shuikou-shimen")
     before = plates.totals()
@@ -80,8 +81,8 @@ def test_unknown_forged_and_revoked_codes_get_the_warning_page(client, app):
 
 
 def test_a_scan_is_counted_but_searching_the_page_is_not(client, app):
-    code = app.state.plates.issue("yc-taoxi")
-    count = lambda: sum(r["scans"] for r in app.state.plates.stats() if r["code"] == code)  # noqa: E731
+    code = app.state.services.plates.issue("yc-taoxi")
+    count = lambda: sum(r["scans"] for r in app.state.services.plates.stats() if r["code"] == code)  # noqa: E731
     start = count()
     client.get(f"/p/{code}")
     client.get(f"/p/{code}", params={"q": "社保"})
@@ -114,7 +115,7 @@ def test_guide_page_says_when_this_place_does_not_handle_it(client):
 
 
 def test_elder_mode_is_remembered_without_javascript(client, app):
-    code = app.state.plates.issue("yc-center")
+    code = app.state.services.plates.issue("yc-center")
     switched = client.get("/elder", params={"on": "true", "next": f"/p/{code}"}, follow_redirects=False)
     assert switched.status_code == 303 and switched.headers["location"] == f"/p/{code}"
     assert '<body class="elder' in client.get(f"/p/{code}").text  # the cookie is kept by the client
@@ -185,9 +186,9 @@ def test_booking_pages_book_once_per_form_and_refuse_clearly(client):
 
 
 def test_phone_and_guide_pages_offer_booking_where_it_exists(client, app):
-    hall = client.get(f"/p/{app.state.plates.issue('yc-center-c')}").text
+    hall = client.get(f"/p/{app.state.services.plates.issue('yc-center-c')}").text
     assert 'href="/book?place=yc-center-c"' in hall and "由云川市政务服务中心统一受理预约" in hall
-    village = client.get(f"/p/{app.state.plates.issue('yc-taoxi-lihua')}").text
+    village = client.get(f"/p/{app.state.services.plates.issue('yc-taoxi-lihua')}").text
     assert 'id="book-link"' not in village  # a village station takes no bookings
     guide = client.get("/g/990100-GA-0003", params={"place": "yc-center-c"}).text
     assert 'href="/book?place=yc-center-c&amp;item=990100-GA-0003"' in guide
@@ -204,7 +205,7 @@ def test_the_kiosk_shows_what_is_asked_most_here_first(app, client):
         )
 
     before = buttons()
-    handled = [g.name for g in app.state.catalog.items_at("yc-center")]
+    handled = [g.name for g in app.state.services.catalog.items_at("yc-center")]
     rare = next(name for name in handled if name not in before)  # not on the kiosk yet
     for _ in range(5):  # asked at a window inside the hall: counted for the hall
         reply = client.post(

@@ -11,21 +11,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, insert, inspect, select
 
-import assistant.sessions
-import doorplate.codes  # noqa: F401 - registers the partial index of the plates table
-import doorplate.models
-from zhiyin.db import alembic_config, create_db_engine, head_revision, migrate, schema_revision
+from zhiyin.db import (
+    alembic_config,
+    create_db_engine,
+    head_revision,
+    migrate,
+    model_metadata,
+    schema_revision,
+)
 
 BEFORE_MIGRATIONS = ("chat_sessions", "chat_turns", "feedback", "plates", "plate_scans")
-
-
-def model_metadata() -> MetaData:
-    """Every table of every wing in one MetaData, as the code declares them."""
-    combined = MetaData()
-    for base in (assistant.sessions.Base, doorplate.models.Base):
-        for table in base.metadata.tables.values():
-            table.to_metadata(combined)
-    return combined
 
 
 def differences(engine) -> list:

@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from doorplate.codes import ALPHABET, CODE_LEN, PlateRegistry, format_code
-from zhiyin.db import create_db_engine
+from zhiyin.db import prepare_database
 
 
 @pytest.fixture
 def registry(tmp_path) -> PlateRegistry:
-    return PlateRegistry(create_db_engine(f"sqlite:///{tmp_path / 'plates.db'}"), b"secret-one")
+    return PlateRegistry(prepare_database(f"sqlite:///{tmp_path / 'plates.db'}"), b"secret-one")
 
 
 def test_a_place_keeps_its_code(registry):

@@ -20,11 +20,11 @@ from reportlab.lib.pagesizes import A5
 
 from doorplate.codes import PlateRegistry, format_code
 from doorplate.export import export_plates
+from halls.places import load_places, save_places
 from knowledge import demo_dir
-from knowledge.places import load_places, save_places
-from zhiyin import deps
 from zhiyin.cli import main
-from zhiyin.db import create_db_engine
+from zhiyin.db import prepare_database
+from zhiyin.services import Services
 from zhiyin.settings import Settings, get_settings
 
 PUBLIC_URL = "https://zhiyin.yunchuan.example/"
@@ -41,7 +41,7 @@ def read_csv(out_dir: Path) -> list[dict[str, str]]:
 
 
 def new_registry(tmp: Path) -> PlateRegistry:
-    return PlateRegistry(create_db_engine(f"sqlite:///{tmp / 'plates.db'}"), secrets.token_bytes(32))
+    return PlateRegistry(prepare_database(f"sqlite:///{tmp / 'plates.db'}"), secrets.token_bytes(32))
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,7 @@ def test_cli_export_needs_places_and_known_ids(run_cli, data_dir, places, tmp_pa
     empty = run_cli("plates", "export", "--kb", "demo", "--out", str(tmp_path / "out"))
     assert empty.exit_code == 2 and "zhiyin ingest --demo" in empty.stderr
 
-    save_places(places, deps.places_file("demo", Settings(data_dir=data_dir)))
+    save_places(places, Services(Settings(data_dir=data_dir)).places_file("demo"))
     unknown = run_cli("plates", "export", "--kb", "demo", "--place", "unknown-id", "--place", "yc-taoxi")
     assert unknown.exit_code == 2 and "unknown-id" in unknown.stderr and "yc-taoxi" not in unknown.stderr
     assert "Traceback" not in unknown.output
@@ -171,13 +171,13 @@ def test_cli_export_needs_places_and_known_ids(run_cli, data_dir, places, tmp_pa
 
 
 def test_cli_revoke_reissue_and_stats(run_cli, data_dir, places, tmp_path):
-    save_places(places, deps.places_file("default", Settings(data_dir=data_dir)))
+    save_places(places, Services(Settings(data_dir=data_dir)).places_file("default"))
     out = tmp_path / "out"
     assert run_cli("plates", "export", "--place", "yc-taoxi", "--out", str(out)).exit_code == 0
     [old] = read_csv(out)
 
     assert "no scans" in run_cli("plates", "stats").stdout
-    registry = deps.plate_registry(Settings(data_dir=data_dir))
+    registry = Services(Settings(data_dir=data_dir)).plates
     registry.record_scan(registry.verify(old["code"]))
     registry.record_scan(registry.verify("AAAAAAAAAAAA"))
     table = run_cli("plates", "stats").stdout
@@ -194,7 +194,7 @@ def test_cli_revoke_reissue_and_stats(run_cli, data_dir, places, tmp_path):
 
 def test_cli_lists_places_as_a_tree(run_cli, data_dir, places):
     assert run_cli("places", "list").exit_code == 1  # nothing ingested yet: says so
-    save_places(places, deps.places_file("default", Settings(data_dir=data_dir)))
+    save_places(places, Services(Settings(data_dir=data_dir)).places_file("default"))
     lines = run_cli("places", "list").stdout.splitlines()
     assert len(lines) == 22
     assert lines[0].startswith("yc-center ") and "云川市政务服务中心" in lines[0]

@@ -236,7 +236,7 @@ def test_staff_endpoints_need_a_valid_token(client, app):
         assert client.get(path).status_code == 401
     assert client.post(f"/api/staff/tickets/{ticket_id}/recall").status_code == 401
 
-    clerks = app.state.staff
+    clerks = app.state.services.staff
     at_c12 = {"Authorization": f"Bearer {clerks.add('王芳', place_id='yc-center', window='C12')}"}
     at_taoxi = {"Authorization": f"Bearer {clerks.add('李强', place_id='yc-taoxi')}"}
     assert (

@@ -2,7 +2,7 @@
 the live demo server.
 
 A booking is made through the JSON API for a real future slot; then the hall's clock (what the
-booking and queue services read, ``app.state.bookings.clock``) is set to just after that slot's
+booking and queue services read, ``app.state.services.bookings.clock``) is set to just after that slot's
 start, so checking in — open only from an hour before the slot — and walk-in tickets work at any
 real hour. The clock runs on from there and is put back when this module is done."""
 
@@ -20,7 +20,7 @@ import pytest
 from browser_checks import CONTRAST, assert_rendered
 from conftest import ADMIN_TOKEN
 
-from doorplate.slots import HALL_TZ, hall_now
+from halls.clock import HALL_TZ, hall_now
 
 HALL, ID_CARD = "yc-center", "990100-GA-0003"  # 居民身份证补领: group C (户政与出入境) at the city hall
 TV, PC = {"width": 1920, "height": 1080}, {"width": 1366, "height": 768}
@@ -83,7 +83,7 @@ def hall(live_app, live_server):
     state.booking = book(state, slot)
     start = dt.datetime.fromisoformat(slot).replace(tzinfo=HALL_TZ) + dt.timedelta(minutes=5)
     began = time.monotonic()
-    services = live_app.state.bookings
+    services = live_app.state.services.bookings
     real_clock = services.clock
     services.clock = lambda: start + dt.timedelta(seconds=time.monotonic() - began)
     try:
@@ -284,7 +284,7 @@ def test_the_staff_page_shows_nothing_without_a_valid_token(new_context, hall, l
     assert page.evaluate(CONTRAST) == []
     shot(page, "staff-refused")
 
-    clerk = live_app.state.staff.add(f"王芳-{time.time_ns()}", place_id=HALL, window="C12")
+    clerk = live_app.state.services.staff.add(f"王芳-{time.time_ns()}", place_id=HALL, window="C12")
     page.fill("#token", clerk)  # a clerk of window C12 …
     page.click("#signin-form button[type=submit]")
     page.locator("#desk").wait_for()

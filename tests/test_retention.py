@@ -47,7 +47,7 @@ def test_a_running_server_deletes_the_old_bookings_itself(demo_settings, db_url)
 
     clock = Clock(MONDAY, 10)
     with booking_app(demo_settings, db_url, clock) as app:
-        old, _ = app.state.bookings.book("yc-taoxi", CARD, at(TUESDAY, 9), "张三丰", PHONE)
+        old, _ = app.state.services.bookings.book("yc-taoxi", CARD, at(TUESDAY, 9), "张三丰", PHONE)
         clock.set(TUESDAY + dt.timedelta(days=100), 10)  # long after, the server (re)starts
         with TestClient(app) as client:
             for _ in range(100):  # the purge runs beside the server, right after it starts

@@ -17,9 +17,9 @@ from doorplate.slots import (
     day_slots,
     opening_hours,
 )
+from halls.booking_config import BookingConfig, parse_chinese_hours
+from halls.places import Place, load_places
 from knowledge import demo_dir
-from knowledge.booking_config import BookingConfig, parse_chinese_hours
-from knowledge.places import Place, load_places
 
 T = dt.time
 MON, SAT, SUN = dt.date(2026, 11, 23), dt.date(2026, 11, 28), dt.date(2026, 11, 29)

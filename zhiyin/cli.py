@@ -6,10 +6,14 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from zhiyin.settings import get_settings
+
+if TYPE_CHECKING:
+    from zhiyin.services import Services
 
 
 class Progress:
@@ -55,6 +59,14 @@ class Progress:
 def fail(message: str, code: int = 2) -> None:
     click.secho(f"Error: {message}", fg="red", err=True)
     sys.exit(code)
+
+
+def services() -> Services:
+    """The services root over the configured settings (``--kb`` options name a knowledge base
+    to the call that needs one)."""
+    from zhiyin.services import Services
+
+    return Services(get_settings())
 
 
 @click.group()
@@ -124,32 +136,24 @@ def ingest(
 
     Exits 1 when any file was skipped or had errors; the good files are indexed regardless.
     """
-    from knowledge import EmbeddingModelError, KnowledgeBaseError, demo_dir, load_sources
-    from knowledge.places import PlacesError, load_places, save_places
-    from zhiyin import deps
+    from halls.places import PlacesError
+    from knowledge import EmbeddingModelError, KnowledgeBaseError
+    from zhiyin import usecases
 
-    settings = get_settings()
-    kb = kb or settings.kb
-    inputs = list(paths)
-    if demo:
-        inputs.append(demo_dir() / "kb")
-        places_path = places_path or demo_dir() / "places.yaml"
-    if not inputs:
+    if not paths and not demo:
         fail("give at least one PATH, or --demo")
     progress = Progress()
     started = time.monotonic()
-    report = load_sources(inputs, progress=progress.file)
-    progress.end_files()
     try:
-        writer = deps.index_writer(kb, settings)
-        result = writer.ingest(report.sources, prune=prune, progress=progress)
-        if places_path:
-            save_places(load_places(places_path), deps.places_file(kb, settings))
+        outcome = usecases.ingest(
+            services(), list(paths), kb, prune, places_path, demo, progress=progress, on_file=progress.file
+        )
     except (EmbeddingModelError, KnowledgeBaseError, PlacesError) as exc:
+        progress.end_files()
         fail(str(exc))
-    _print_report(report, result)
+    _print_report(outcome.report, outcome.result)
     click.echo(f"  took {time.monotonic() - started:.1f}s")
-    if not report.ok:
+    if not outcome.report.ok:
         sys.exit(1)
 
 
@@ -162,11 +166,9 @@ def ingest(
 def search(question: str, kb: str | None, k: int, as_json: bool) -> None:
     """Print the sources that best answer QUESTION, best first."""
     from knowledge import EmbeddingModelError, KnowledgeBaseError
-    from zhiyin import deps
 
-    settings = get_settings()
     try:
-        hits = deps.knowledge_base(kb or settings.kb, settings).search(question, k=k)
+        hits = services().knowledge_base(kb).search(question, k=k)
     except (EmbeddingModelError, KnowledgeBaseError) as exc:
         fail(str(exc))
     if as_json:
@@ -204,10 +206,9 @@ def kb_list() -> None:
 def kb_stats(name: str) -> None:
     """Show what knowledge base NAME holds."""
     from knowledge import EmbeddingModelError, KnowledgeBaseError
-    from zhiyin import deps
 
     try:
-        stats = deps.knowledge_base(name).stats()
+        stats = services().knowledge_base(name).stats()
     except (EmbeddingModelError, KnowledgeBaseError) as exc:
         fail(str(exc))
     click.echo(json.dumps(stats, ensure_ascii=False, indent=1))
@@ -225,6 +226,7 @@ def serve(host: str, port: int, kb: str | None) -> None:
     import uvicorn
 
     from zhiyin.app import create_app
+    from zhiyin.services import Services
     from zhiyin.settings import Settings
 
     if kb:
@@ -233,7 +235,7 @@ def serve(host: str, port: int, kb: str | None) -> None:
     click.echo(
         f"Zhiyin on http://{host}:{port}  (knowledge base '{settings.kb}', data in {settings.data_dir})"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(Services(settings)), host=host, port=port, log_level="info")
 
 
 # --- eval & bench -----------------------------------------------------------------------
@@ -267,9 +269,8 @@ def _write_json(result: dict, out: Path | None) -> None:
 
 def _retrieval_search(kb_name: str, mode: str):
     from knowledge import Fusion
-    from zhiyin import deps
 
-    kb = deps.knowledge_base(kb_name)
+    kb = services().knowledge_base(kb_name)
     if mode != "hybrid":
         kb.fusion = Fusion(mode=mode)
     return lambda question: [h.id for h in kb.search(question, k=10)]
@@ -290,13 +291,12 @@ def eval_command(faq_file: Path, kb: str | None, json_out: Path | None, mode: st
     """Score the assistant on an FAQ evaluation set (JSON Lines, see the knowledge-format spec)."""
     from eval.faq import EvalSetError, load_questions, run_chat, run_retrieval
     from knowledge import EmbeddingModelError, KnowledgeBaseError
-    from zhiyin import deps
 
     name = kb or get_settings().kb
     try:
         questions = load_questions(faq_file)
         if mode == "assistant":
-            bot = deps.assistant(name)
+            bot = services().make_assistant(name)
             result = run_chat(questions, lambda message, state: bot.reply(message, state))
         else:
             result = run_retrieval(questions, _retrieval_search(name, mode))
@@ -314,10 +314,9 @@ def eval_command(faq_file: Path, kb: str | None, json_out: Path | None, mode: st
 def ask(question: str, kb: str | None, place: str | None) -> None:
     """Ask the assistant one question and print its answer with sources."""
     from knowledge import EmbeddingModelError, KnowledgeBaseError
-    from zhiyin import deps
 
     try:
-        reply = deps.assistant(kb or get_settings().kb).reply(question, place=place)
+        reply = services().make_assistant(kb).reply(question, place=place)
     except (EmbeddingModelError, KnowledgeBaseError) as exc:
         fail(str(exc))
     click.echo(reply.answer)
@@ -337,9 +336,7 @@ def places() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a tree.")
 def places_list(kb: str | None, as_json: bool) -> None:
     """Show the places as a tree (or JSON)."""
-    from zhiyin import deps
-
-    directory = deps.place_directory(kb or get_settings().kb)
+    directory = services().place_directory(kb)
     if not directory.places:
         fail("no places: ingest a places file first (zhiyin ingest --demo, or --places FILE)", 1)
     if as_json:
@@ -375,17 +372,16 @@ def plates() -> None:
 def plates_export(out_dir: Path, place_ids: tuple[str, ...], kb: str | None) -> None:
     """Write an A5 plate (SVG and PDF) and its QR (PNG) per place, and plates.csv."""
     from doorplate.export import export_plates
-    from zhiyin import deps
 
-    settings = get_settings()
-    directory = deps.place_directory(kb or settings.kb, settings)
+    root = services()
+    directory = root.place_directory(kb)
     if not directory.places:
         fail("no places: ingest a places file first (zhiyin ingest --demo, or --places FILE)")
     unknown = [place_id for place_id in place_ids if place_id not in directory]
     if unknown:
         fail(f"unknown place id: {', '.join(unknown)} (see `zhiyin places list`)")
     chosen = [directory.get(i) for i in dict.fromkeys(place_ids)] if place_ids else directory.places
-    report = export_plates(chosen, deps.plate_registry(settings), settings.public_url, out_dir)
+    report = export_plates(chosen, root.plates, root.settings.public_url, out_dir)
     click.echo(f"Exported {report.count} plates to {report.out_dir} in {report.seconds:.1f}s")
 
 
@@ -394,17 +390,15 @@ def plates_export(out_dir: Path, place_ids: tuple[str, ...], kb: str | None) -> 
 @click.option("--reissue", is_flag=True, help="Issue a new code at once (then export and print it).")
 def plates_revoke(place_id: str, reissue: bool) -> None:
     """Stop PLACE_ID's printed plate from working: scans of it then show the fraud warning."""
-    from zhiyin import deps
+    from zhiyin.usecases import revoke_plate
 
-    registry = deps.plate_registry()
-    revoked = registry.revoke(place_id)
+    revoked, issued = revoke_plate(services(), place_id, reissue)
     if not revoked and not reissue:
         fail(f"{place_id} has no active plate", 1)
     for code in revoked:
         click.echo(f"revoked {code} ({place_id})")
-    if reissue:
-        code = registry.issue(place_id)
-        click.echo(f"issued {code} ({place_id}): run zhiyin plates export --place {place_id} to print it")
+    if issued:
+        click.echo(f"issued {issued} ({place_id}): run zhiyin plates export --place {place_id} to print it")
 
 
 @plates.command("stats")
@@ -414,9 +408,7 @@ def plates_stats(days: int, as_json: bool) -> None:
     """Scans per plate and day; forged, unknown and revoked codes are counted as suspicious."""
     import datetime as dt
 
-    from zhiyin import deps
-
-    rows = deps.plate_registry().stats(since=dt.date.today() - dt.timedelta(days=days - 1))
+    rows = services().plates.stats(since=dt.date.today() - dt.timedelta(days=days - 1))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -440,10 +432,9 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the schema to the newest migration (the server also does it at start)."""
-    from zhiyin.db import head_revision, prepare_database, schema_revision
+    from zhiyin.db import head_revision, schema_revision
 
-    settings = get_settings()
-    engine = prepare_database(settings.database)
+    engine = services().engine
     where = engine.url.render_as_string(hide_password=True)
     click.echo(f"{where}: at migration {schema_revision(engine)} (newest {head_revision()})")
 
@@ -457,25 +448,15 @@ def db_upgrade() -> None:
 )
 def db_purge(days: int | None) -> None:
     """Delete the bookings and queue tickets of days long past (a running server does it every 6 hours)."""
-    from doorplate.retention import cutoff, purge
-    from zhiyin.db import prepare_database
+    from zhiyin.usecases import purge_visits
 
-    settings = get_settings()
-    before = cutoff(days or settings.booking_retention_days)
-    counts = purge(prepare_database(settings.database), before)
+    before, counts = purge_visits(services(), days)
     click.echo(f"deleted what was dated before {before}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
 
 
 @main.group()
 def staff() -> None:
     """Clerk tokens for the staff endpoints (call next, boards); the admin token is ZHIYIN_ADMIN_TOKEN."""
-
-
-def _staff_directory():
-    from doorplate.staff import StaffDirectory
-    from zhiyin.db import prepare_database
-
-    return StaffDirectory(prepare_database(get_settings().database))
 
 
 @staff.command("add")
@@ -486,8 +467,10 @@ def _staff_directory():
 )
 def staff_add(name: str, place_id: str | None, window: str | None) -> None:
     """Make a token for clerk NAME and print it once (only its hash is kept)."""
+    from zhiyin.usecases import add_clerk
+
     try:
-        token = _staff_directory().add(name, place_id, window)
+        token = add_clerk(services(), name, place_id, window)
     except ValueError as exc:
         fail(str(exc), 1)
     click.echo(token)
@@ -497,7 +480,7 @@ def staff_add(name: str, place_id: str | None, window: str | None) -> None:
 @staff.command("list")
 def staff_list() -> None:
     """Clerks with an active token."""
-    for row in _staff_directory().list():
+    for row in services().staff.list():
         click.echo(f"{row['name']:<20} place {row['place_id'] or '*':<16} window {row['window'] or '*'}")
 
 
@@ -505,7 +488,9 @@ def staff_list() -> None:
 @click.argument("name")
 def staff_revoke(name: str) -> None:
     """Revoke clerk NAME's token."""
-    if not _staff_directory().revoke(name):
+    from zhiyin.usecases import revoke_clerk
+
+    if not revoke_clerk(services(), name):
         fail(f"no active token for {name}", 1)
     click.echo(f"revoked {name}")
 
@@ -527,12 +512,11 @@ def bench_tpe(xml_file: Path, kb: str, json_out: Path | None, mode: str) -> None
     from eval.faq import run_retrieval
     from eval.tpe import read_tpe
     from knowledge import EmbeddingModelError, KnowledgeBaseError
-    from zhiyin import deps
 
     sources, questions = read_tpe(xml_file)
     click.echo(f"{len(sources)} answers, {len(questions)} questions")
     try:
-        deps.index_writer(kb).ingest(sources, prune=True, progress=Progress())
+        services().index_writer(kb).ingest(sources, prune=True, progress=Progress())
         result = run_retrieval(questions, _retrieval_search(kb, mode))
     except (EmbeddingModelError, KnowledgeBaseError) as exc:
         fail(str(exc))
@@ -567,9 +551,9 @@ def bench_compare(gd_items: Path, tpe_xml: Path, json_out: Path | None) -> None:
     from eval.tpe import read_tpe
     from knowledge import demo_dir, load_sources
     from knowledge.index import EmbeddingCache
-    from zhiyin import deps
 
-    settings = get_settings()
+    root = services()
+    settings = root.settings
     dev = dev_sets_dir()
     tpe_sources, tpe_questions = read_tpe(tpe_xml)
     plan = [
@@ -580,8 +564,8 @@ def bench_compare(gd_items: Path, tpe_xml: Path, json_out: Path | None) -> None:
     sets = []
     for name, kb, sources, questions in plan:
         click.echo(f"indexing {kb} ({len(sources)} sources)")
-        deps.index_writer(kb, settings).ingest(sources, prune=True, progress=Progress())
-        sets.append(QuestionSet(name, deps.knowledge_base(kb, settings), questions))
+        root.index_writer(kb).ingest(sources, prune=True, progress=Progress())
+        sets.append(QuestionSet(name, root.knowledge_base(kb), questions))
     cache = EmbeddingCache((settings.cache_dir or settings.data_dir / "cache") / "embeddings.sqlite")
     results = compare(sets, cache, progress=lambda line: click.echo(line, err=True))
     click.echo(markdown_table(results))
@@ -633,11 +617,11 @@ def bench_search(kbs: tuple[str, ...], question_files: tuple[Path, ...], rounds:
 
     from eval.faq import load_questions
     from eval.metrics import percentile
-    from zhiyin import deps
 
     kbs = kbs or (get_settings().kb,)
     questions = [q.question for f in question_files for q in load_questions(f)] or ["开个体户要带啥材料"]
-    bases = [deps.knowledge_base(name) for name in kbs]
+    root = services()
+    bases = [root.knowledge_base(name) for name in kbs]
     for kb in bases:
         kb.search("预热")  # load the version and the model before timing
     first: list[float] = []
@@ -673,9 +657,9 @@ def bench_plates(count: int, workers: int | None) -> None:
 
     from doorplate.codes import PlateRegistry
     from doorplate.export import export_plates
+    from halls.places import load_places
     from knowledge import demo_dir
-    from knowledge.places import load_places
-    from zhiyin.db import create_db_engine
+    from zhiyin.db import prepare_database
 
     demo = load_places(demo_dir() / "places.yaml")
     places = [
@@ -683,7 +667,7 @@ def bench_plates(count: int, workers: int | None) -> None:
         for i in range(count)
     ]
     with tempfile.TemporaryDirectory(prefix="zhiyin-bench-plates-") as tmp:
-        engine = create_db_engine(f"sqlite:///{tmp}/plates.db")
+        engine = prepare_database(f"sqlite:///{tmp}/plates.db")
         registry = PlateRegistry(engine, secrets.token_bytes(32))
         report = export_plates(places, registry, get_settings().public_url, Path(tmp) / "plates", workers)
         engine.dispose()

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 from importlib.resources import files
 
-from sqlalchemy import Connection, create_engine, event, insert
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 
 def create_db_engine(url: str) -> Engine:
@@ -110,26 +109,20 @@ def migrate(engine: Engine) -> None:
         _migrated.add(engine)
 
 
+def model_metadata():
+    """Every table of every wing, as the code declares them on ``halls.sql.Base`` (what the
+    migrations must agree with: tests/test_migrations.py)."""
+    import assistant.sessions  # noqa: F401 - conversations, feedback
+    import doorplate.codes  # noqa: F401 - plates (and the partial index of the plates table)
+    import doorplate.models  # noqa: F401 - scans, bookings, slots, tickets, staff
+    import halls.asks  # noqa: F401 - ask counts
+    from halls.sql import Base
+
+    return Base.metadata
+
+
 def prepare_database(url: str) -> Engine:
     """The shared engine for ``url``, its schema upgraded to the newest migration."""
     engine = shared_engine(url)
     migrate(engine)
     return engine
-
-
-def insert_or_ignore(conn: Connection, table, values: dict) -> None:
-    """INSERT that does nothing when the row (by its key) exists: one statement on SQLite and
-    PostgreSQL, so two first requests for the same key do not fail each other."""
-    if conn.dialect.name in ("sqlite", "postgresql"):
-        if conn.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        conn.execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
-        return
-    savepoint = conn.begin_nested()
-    try:
-        conn.execute(insert(table).values(**values))
-        savepoint.commit()
-    except IntegrityError:
-        savepoint.rollback()

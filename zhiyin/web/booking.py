@@ -14,7 +14,7 @@ import json
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -23,6 +23,7 @@ from doorplate.booking import BookingError, BookingRecord, BookingService, SlotV
 from doorplate.queue import Position, QueueService, QueueStatus, TicketRecord, announcement
 from doorplate.render import qr_svg
 from doorplate.staff import Staff
+from zhiyin.web.deps import BookingsDep, PublicUrlDep, QueueDep, StaffDep
 
 router = APIRouter()
 PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -37,18 +38,6 @@ def booking_error(request: Request, exc: BookingError) -> JSONResponse:
     return JSONResponse(
         {"detail": {"error": exc.error, "message": exc.message}}, status_code=exc.status, headers=headers
     )
-
-
-def bookings(request: Request) -> BookingService:
-    return request.app.state.bookings
-
-
-def queue(request: Request) -> QueueService:
-    return request.app.state.queue
-
-
-Bookings = Annotated[BookingService, Depends(bookings)]
-Queue = Annotated[QueueService, Depends(queue)]
 
 
 def minute(moment: dt.datetime | None) -> str | None:
@@ -112,11 +101,10 @@ class TicketOut(BaseModel):
     late: bool = False
 
 
-def booking_out(request: Request, service: BookingService, record: BookingRecord) -> BookingOut:
+def booking_out(public: str, service: BookingService, record: BookingRecord) -> BookingOut:
     place = service.catalog.directory.get(record.place_id)
     guide = service.catalog.guide(record.item_id)
     group = place.booking.group(record.group_letter) if place and place.booking else None
-    public = request.app.state.public_url
     return BookingOut(
         code=record.code,
         status=record.status,  # type: ignore[arg-type]
@@ -205,7 +193,7 @@ class RescheduleIn(OwnerIn):
 
 
 @router.get("/api/places/{place_id}/booking", response_model=BookingInfoOut)
-def booking_info(place_id: str, service: Bookings) -> BookingInfoOut:
+def booking_info(place_id: str, service: BookingsDep) -> BookingInfoOut:
     """What can be booked at a place (a zone or window answers with its hall's bookings)."""
     place, hall = service.place(place_id)
     assert hall.booking is not None
@@ -226,7 +214,7 @@ def booking_info(place_id: str, service: Bookings) -> BookingInfoOut:
 @router.get("/api/places/{place_id}/slots", response_model=list[SlotOut])
 def list_slots(
     place_id: str,
-    service: Bookings,
+    service: BookingsDep,
     item: str = Query(..., min_length=1, max_length=64),
     date: Annotated[
         dt.date | None, Query(description="YYYY-MM-DD; default: the first day with free slots")
@@ -240,9 +228,9 @@ def list_slots(
 @router.post("/api/bookings", response_model=BookingOut, status_code=201)
 def create_booking(
     body: BookingIn,
-    request: Request,
+    public: PublicUrlDep,
     response: Response,
-    service: Bookings,
+    service: BookingsDep,
     idempotency_key: str | None = Header(None, max_length=64),
 ) -> BookingOut:
     """201 with the booking; 409 when the slot is full; 422 when a rule says no. Send an
@@ -258,34 +246,36 @@ def create_booking(
     )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return booking_out(request, service, record)
+    return booking_out(public, service, record)
 
 
 @router.get("/api/bookings/{code}", response_model=BookingOut)
 def get_booking(
-    code: str, request: Request, service: Bookings, last4: str = Query(..., pattern=r"^\d{4}$")
+    code: str, public: PublicUrlDep, service: BookingsDep, last4: str = Query(..., pattern=r"^\d{4}$")
 ) -> BookingOut:
-    return booking_out(request, service, service.lookup(code, last4))
+    return booking_out(public, service, service.lookup(code, last4))
 
 
 @router.post("/api/bookings/{code}/cancel", response_model=BookingOut)
-def cancel_booking(code: str, body: OwnerIn, request: Request, service: Bookings) -> BookingOut:
-    return booking_out(request, service, service.cancel(code, body.last4))
+def cancel_booking(code: str, body: OwnerIn, public: PublicUrlDep, service: BookingsDep) -> BookingOut:
+    return booking_out(public, service, service.cancel(code, body.last4))
 
 
 @router.post("/api/bookings/{code}/reschedule", response_model=BookingOut, status_code=201)
-def reschedule_booking(code: str, body: RescheduleIn, request: Request, service: Bookings) -> BookingOut:
+def reschedule_booking(
+    code: str, body: RescheduleIn, public: PublicUrlDep, service: BookingsDep
+) -> BookingOut:
     """Cancel and book in one transaction: the new booking (new code), or the old one kept on error."""
-    return booking_out(request, service, service.reschedule(code, body.last4, body.slot, body.item))
+    return booking_out(public, service, service.reschedule(code, body.last4, body.slot, body.item))
 
 
 @router.get("/api/bookings/{code}/qr.svg")
-def booking_qr(code: str, request: Request) -> Response:
+def booking_qr(code: str, public: PublicUrlDep) -> Response:
     """The check-in QR. It holds only the code, so it is drawn without looking anything up."""
     cleaned = clean_code(code)
     if cleaned is None:
         raise HTTPException(404, "not a booking code")
-    svg = qr_svg(f"{request.app.state.public_url}/b/{cleaned}")
+    svg = qr_svg(f"{public}/b/{cleaned}")
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=86400"})
 
 
@@ -311,26 +301,26 @@ def _code_of(scanned: str) -> str:
 
 
 @router.post("/api/checkin", response_model=TicketOut, status_code=201)
-def check_in(body: CheckInIn, service: Queue) -> TicketOut:
+def check_in(body: CheckInIn, service: QueueDep) -> TicketOut:
     ticket, late = service.check_in(_code_of(body.code), place_id=body.place)
     return ticket_out(service, ticket, service.position(ticket.id), late)
 
 
 @router.post("/api/places/{place_id}/tickets", response_model=TicketOut, status_code=201)
-def walk_in(place_id: str, body: WalkInIn, service: Queue) -> TicketOut:
+def walk_in(place_id: str, body: WalkInIn, service: QueueDep) -> TicketOut:
     ticket = service.issue(place_id, item_id=body.item, group=body.group, green=body.green)
     return ticket_out(service, ticket, service.position(ticket.id))
 
 
 @router.get("/api/places/{place_id}/tickets/{label}", response_model=TicketOut)
-def ticket_position(place_id: str, label: str, service: Queue) -> TicketOut:
+def ticket_position(place_id: str, label: str, service: QueueDep) -> TicketOut:
     """A visitor's own number today: status, how many are ahead, the estimated wait."""
     ticket = service.find(place_id, label[:8])
     return ticket_out(service, ticket, service.position(ticket.id))
 
 
 @router.get("/api/places/{place_id}/queue")
-def queue_status(place_id: str, request: Request, service: Queue) -> Response:
+def queue_status(place_id: str, request: Request, service: QueueDep) -> Response:
     """The hall screen's data: latest calls (number, window, words to read aloud) and waiting
     counts with estimated waits. Poll with If-None-Match: 304 until the queue changes."""
     etag = f'W/"q{service.version(place_id)}"'
@@ -344,7 +334,7 @@ def queue_status(place_id: str, request: Request, service: Queue) -> Response:
 async def queue_events(
     place_id: str,
     request: Request,
-    service: Queue,
+    service: QueueDep,
     max_seconds: float = Query(
         600, ge=1, le=3600, description="the stream ends after this; EventSource reconnects"
     ),
@@ -378,23 +368,6 @@ async def queue_events(
 
 
 # -- staff ---------------------------------------------------------------------------------------
-def staff_member(request: Request, authorization: str | None = Header(None)) -> Staff:
-    token = None
-    if authorization and authorization[:7].lower() == "bearer ":
-        token = authorization[7:].strip()
-    staff = request.app.state.staff.identify(token)
-    if staff is None:
-        raise HTTPException(
-            401,
-            {"error": "unauthorized", "message": "需要工作人员令牌。A staff token is required."},
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return staff
-
-
-StaffMember = Annotated[Staff, Depends(staff_member)]
-
-
 def _forbidden(message: str) -> HTTPException:
     return HTTPException(403, {"error": "forbidden", "message": message})
 
@@ -430,21 +403,21 @@ class TicketActionIn(BaseModel):
 
 
 @router.post("/api/staff/checkin", response_model=TicketOut, status_code=201)
-def staff_check_in(body: StaffCheckInIn, staff: StaffMember, service: Queue) -> TicketOut:
+def staff_check_in(body: StaffCheckInIn, staff: StaffDep, service: QueueDep) -> TicketOut:
     """A clerk checks a booked visitor in (and may put them on the 绿色通道)."""
     ticket, late = service.check_in(_code_of(body.code), place_id=staff.place_id, green=body.green)
     return ticket_out(service, ticket, service.position(ticket.id), late)
 
 
 @router.post("/api/staff/places/{place_id}/tickets", response_model=TicketOut, status_code=201)
-def staff_walk_in(place_id: str, body: WalkInIn, staff: StaffMember, service: Queue) -> TicketOut:
+def staff_walk_in(place_id: str, body: WalkInIn, staff: StaffDep, service: QueueDep) -> TicketOut:
     _hall_for(staff, service, place_id)
     ticket = service.issue(place_id, item_id=body.item, group=body.group, green=body.green)
     return ticket_out(service, ticket, service.position(ticket.id))
 
 
 @router.post("/api/staff/places/{place_id}/call-next")
-def call_next(place_id: str, body: CallNextIn, staff: StaffMember, service: Queue) -> dict:
+def call_next(place_id: str, body: CallNextIn, staff: StaffDep, service: QueueDep) -> dict:
     """{"ticket": the called ticket, or null when nobody waits}; the window's previous visitor is done."""
     _hall_for(staff, service, place_id)
     if not staff.may_call_to(body.window):
@@ -469,25 +442,25 @@ def _ticket_action(
 
 @router.post("/api/staff/tickets/{ticket_id}/recall", response_model=TicketOut)
 def recall(
-    ticket_id: int, staff: StaffMember, service: Queue, body: TicketActionIn | None = None
+    ticket_id: int, staff: StaffDep, service: QueueDep, body: TicketActionIn | None = None
 ) -> TicketOut:
     return _ticket_action(ticket_id, body, staff, service, "recall")
 
 
 @router.post("/api/staff/tickets/{ticket_id}/done", response_model=TicketOut)
-def done(ticket_id: int, staff: StaffMember, service: Queue, body: TicketActionIn | None = None) -> TicketOut:
+def done(ticket_id: int, staff: StaffDep, service: QueueDep, body: TicketActionIn | None = None) -> TicketOut:
     return _ticket_action(ticket_id, body, staff, service, "done")
 
 
 @router.post("/api/staff/tickets/{ticket_id}/no-show", response_model=TicketOut)
 def no_show(
-    ticket_id: int, staff: StaffMember, service: Queue, body: TicketActionIn | None = None
+    ticket_id: int, staff: StaffDep, service: QueueDep, body: TicketActionIn | None = None
 ) -> TicketOut:
     return _ticket_action(ticket_id, body, staff, service, "no_show")
 
 
 @router.get("/api/staff/places/{place_id}/queue")
-def staff_board(place_id: str, staff: StaffMember, service: Queue) -> list[dict]:
+def staff_board(place_id: str, staff: StaffDep, service: QueueDep) -> list[dict]:
     """Today's waiting and called tickets; a booked visitor's name and phone are masked."""
     _hall_for(staff, service, place_id)
     rows = []
@@ -508,9 +481,9 @@ def staff_board(place_id: str, staff: StaffMember, service: Queue) -> list[dict]
 @router.get("/api/staff/places/{place_id}/bookings")
 def staff_bookings(
     place_id: str,
-    staff: StaffMember,
-    service: Bookings,
-    queue_service: Queue,
+    staff: StaffDep,
+    service: BookingsDep,
+    queue_service: QueueDep,
     date: Annotated[dt.date | None, Query(description="YYYY-MM-DD; default today")] = None,
 ) -> list[dict]:
     """A day's bookings, masked: 张*三, 138****5678, ID ****1234."""

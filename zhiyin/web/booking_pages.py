@@ -12,21 +12,15 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
 from doorplate.booking import BookingError, BookingRecord, BookingService, clean_code
-from doorplate.pages import PLACE_ID, render_page
+from zhiyin.web.deps import BookingsDep
+from zhiyin.web.pages import PLACE_ID, render_page
 
 router = APIRouter()
 WEEKDAYS = "一二三四五六日"
-
-
-def bookings(request: Request) -> BookingService:
-    return request.app.state.bookings
-
-
-Bookings = Annotated[BookingService, Depends(bookings)]
 
 
 def day_label(day: dt.date) -> str:
@@ -35,7 +29,7 @@ def day_label(day: dt.date) -> str:
 
 def _form_page(
     request: Request,
-    service: Bookings,
+    service: BookingsDep,
     place: str,
     item: str | None,
     day: dt.date | None,
@@ -76,7 +70,7 @@ def _form_page(
 @router.get("/book", response_class=HTMLResponse)
 def booking_form(
     request: Request,
-    service: Bookings,
+    service: BookingsDep,
     place: str = Query(..., pattern=PLACE_ID),
     item: str | None = Query(None, max_length=64),
     date: dt.date | None = None,
@@ -88,7 +82,7 @@ def booking_form(
 @router.post("/book", response_class=HTMLResponse)
 def book(
     request: Request,
-    service: Bookings,
+    service: BookingsDep,
     place: Annotated[str, Form(pattern=PLACE_ID)],
     item: Annotated[str, Form(max_length=64)],
     slot: Annotated[str, Form(max_length=20)] = "",
@@ -153,7 +147,7 @@ def booking_lookup(request: Request, code: str) -> HTMLResponse:
 def booking_view(
     request: Request,
     code: str,
-    service: Bookings,
+    service: BookingsDep,
     last4: Annotated[str, Form(max_length=4)],
     action: Annotated[str, Form(pattern=r"^(view|cancel)$")] = "view",
 ) -> HTMLResponse:

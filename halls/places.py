@@ -14,7 +14,7 @@ The file format (``knowledge/demo/places.yaml`` is an example)::
         phone: 0999-1234567
         description: …             # optional
         video_help: https://…      # optional
-        booking: true              # optional: appointments here (structured: knowledge/booking_config.py)
+        booking: true              # optional: appointments here (structured: halls/booking_config.py)
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from knowledge.booking_config import BookingConfig, booking_from_place_record
+from halls.booking_config import BookingConfig, booking_from_place_record
 
 log = logging.getLogger(__name__)
 

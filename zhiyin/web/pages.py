@@ -17,7 +17,7 @@ HOTLINE = "12345"
 PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 ELDER_COOKIE = "zhiyin_elder"
 
-templates = Jinja2Templates(directory=str(files("doorplate") / "templates"))
+templates = Jinja2Templates(directory=str(files("zhiyin.web") / "templates"))
 
 
 def chinese(message: str) -> str:

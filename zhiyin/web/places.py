@@ -6,35 +6,28 @@ Routes are thin: they verify, look up, and render a template; the catalog and re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from doorplate.booking import BookingError, booking_place
+from doorplate.booking import BookingError, BookingService, booking_place
 from doorplate.catalog import ServiceCatalog, one_time_notice
-from doorplate.codes import PlateRegistry, Verdict
-from doorplate.pages import ELDER_COOKIE, PLACE_ID, render_page
+from doorplate.codes import Verdict
+from doorplate.queue import QueueService
 from doorplate.render import qr_svg
-from knowledge.places import Place, distance_km
+from halls.places import Place, distance_km
+from zhiyin.web.deps import (
+    BookingsDep,
+    CatalogDep,
+    PlatesDep,
+    PublicUrlDep,
+    QueueDep,
+    ServicesDep,
+)
+from zhiyin.web.pages import ELDER_COOKIE, PLACE_ID, render_page
 
 router = APIRouter()
-
-
-def catalog(request: Request) -> ServiceCatalog:
-    found = getattr(request.app.state, "catalog", None)
-    if found is None:
-        raise HTTPException(503, "no knowledge base yet: run zhiyin ingest --demo")
-    return found
-
-
-def registry(request: Request) -> PlateRegistry:
-    return request.app.state.plates
-
-
-Catalog = Annotated[ServiceCatalog, Depends(catalog)]
-Registry = Annotated[PlateRegistry, Depends(registry)]
 
 
 def _place_or_404(cat: ServiceCatalog, place_id: str) -> Place:
@@ -46,13 +39,13 @@ def _place_or_404(cat: ServiceCatalog, place_id: str) -> Place:
 
 # -- JSON ----------------------------------------------------------------------------------------
 @router.get("/api/places")
-def list_places(cat: Catalog) -> list[dict]:
+def list_places(cat: CatalogDep) -> list[dict]:
     """Every place with the item ids handled there (or anywhere inside it)."""
     return [cat.place_summary(p) for p in cat.directory.places]
 
 
 @router.get("/api/places/{place_id}")
-def get_place(place_id: str, cat: Catalog) -> dict:
+def get_place(place_id: str, cat: CatalogDep) -> dict:
     return cat.place_summary(_place_or_404(cat, place_id))
 
 
@@ -61,8 +54,9 @@ def get_place(place_id: str, cat: Catalog) -> dict:
 def phone_page(
     request: Request,
     code: str,
-    cat: Catalog,
-    plates: Registry,
+    cat: CatalogDep,
+    plates: PlatesDep,
+    root: ServicesDep,
     q: str = Query("", max_length=100, description="filter the items by name"),
     session: str | None = Query(None, max_length=64, pattern=r"^[0-9a-f-]+$"),
     ask: str = Query("", max_length=1000, description="a question, when the page is used without JavaScript"),
@@ -75,10 +69,9 @@ def phone_page(
         plates.record_scan(verdict)
     if place is None:
         return render_page(request, "warning.html", status=404)
-    chat = request.app.state.chat
     if ask.strip():
-        session, _, _ = chat.chat(ask, session, place.id)
-    history = chat.history(session) if session else []
+        session, _, _ = root.chat.chat(ask, session, place.id)
+    history = root.sessions.history(session) if session else []
     return render_page(
         request,
         "place.html",
@@ -101,7 +94,9 @@ def phone_page(
 def guide_page(
     request: Request,
     guide_id: str,
-    cat: Catalog,
+    cat: CatalogDep,
+    plates: PlatesDep,
+    bookings: BookingsDep,
     place: str | None = Query(None, pattern=PLACE_ID),
 ) -> HTMLResponse:
     guide = cat.guide(guide_id)
@@ -114,21 +109,23 @@ def guide_page(
         guide=guide,
         place=here,
         windows=cat.windows_for(guide, here),
-        code=request.app.state.plates.active(here.id) if here else None,
-        bookable=here is not None and _bookable(request, here.id, guide.id),
+        code=plates.active(here.id) if here else None,
+        bookable=here is not None and _bookable(bookings, here.id, guide.id),
     )
 
 
-def _bookable(request: Request, place_id: str, guide_id: str) -> bool:
+def _bookable(bookings: BookingService, place_id: str, guide_id: str) -> bool:
     try:
-        request.app.state.bookings.resolve(place_id, guide_id)
+        bookings.resolve(place_id, guide_id)
     except BookingError:
         return False
     return True
 
 
 @router.get("/g/{guide_id}/notice.txt")
-def notice_text(guide_id: str, cat: Catalog, place: str | None = Query(None, pattern=PLACE_ID)) -> Response:
+def notice_text(
+    guide_id: str, cat: CatalogDep, place: str | None = Query(None, pattern=PLACE_ID)
+) -> Response:
     guide = cat.guide(guide_id)
     if guide is None:
         raise HTTPException(404, f"no guide {guide_id}")
@@ -152,24 +149,26 @@ def elder_mode(on: bool = True, next: str = Query("/", max_length=300)) -> Redir
 
 # -- the kiosk -----------------------------------------------------------------------------------
 @router.get("/kiosk", response_class=HTMLResponse)
-def kiosk(request: Request, cat: Catalog, place: str = Query(..., pattern=PLACE_ID)) -> HTMLResponse:
+def kiosk(
+    request: Request, cat: CatalogDep, root: ServicesDep, place: str = Query(..., pattern=PLACE_ID)
+) -> HTMLResponse:
     hall = _place_or_404(cat, place)
     top = [g for theme in cat.themes_at(hall.id) for g in theme.guides]
-    asked = request.app.state.chat.sessions.most_asked(cat.directory.subtree(hall.id))
+    asked = root.asks.most_asked(cat.directory.subtree(hall.id))
     return render_page(request, "kiosk.html", place=hall, top=_top_items(top, 8, asked))
 
 
 @router.get("/kiosk/continue.svg")
 def continue_qr(
-    request: Request,
-    cat: Catalog,
-    plates: Registry,
+    cat: CatalogDep,
+    plates: PlatesDep,
+    public: PublicUrlDep,
     place: str = Query(..., pattern=PLACE_ID),
     session: str = Query(..., max_length=64, pattern=r"^[0-9a-f-]+$"),
 ) -> Response:
     """A QR that opens this place's phone page with the kiosk conversation."""
     _place_or_404(cat, place)
-    url = f"{request.app.state.public_url}/p/{plates.issue(place)}?session={quote(session)}"
+    url = f"{public}/p/{plates.issue(place)}?session={quote(session)}"
     return Response(qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
@@ -198,7 +197,7 @@ QUEUE_PAGE_HEADERS = {  # these pages load nothing from elsewhere; the clerk's p
 
 
 def _hallrender_page(
-    request: Request, cat: ServiceCatalog, template: str, place_id: str, build
+    request: Request, cat: ServiceCatalog, queue: QueueService, template: str, place_id: str, build
 ) -> HTMLResponse:
     """A page about a hall's queue: ``build(hall, config)`` gives its context. An unknown place is a 404
     page, a place without appointments and queue numbers a plain message (also 404)."""
@@ -216,7 +215,7 @@ def _hallrender_page(
         )
     else:
         try:
-            hall, config = request.app.state.queue.hall(place_id)
+            hall, config = queue.hall(place_id)
         except NoQueue:
             response = render_page(
                 request,
@@ -233,13 +232,15 @@ def _hallrender_page(
 
 
 @router.get("/screen", response_class=HTMLResponse)
-def hall_screen(request: Request, cat: Catalog, place: str = Query(..., pattern=PLACE_ID)) -> HTMLResponse:
+def hall_screen(
+    request: Request, cat: CatalogDep, queue: QueueDep, place: str = Query(..., pattern=PLACE_ID)
+) -> HTMLResponse:
     """The hall display: the number called now and its window, recent calls, waiting per group, a clock.
     Rendered with the current state; the page then follows ``/api/places/{id}/queue/events``."""
-    from doorplate.booking_routes import queue_json
+    from zhiyin.web.booking import queue_json
 
     def build(hall: Place, config) -> dict:
-        status = request.app.state.queue.status(hall.id)
+        status = queue.status(hall.id)
         now = status.time
         return {
             "q": queue_json(status),
@@ -247,18 +248,24 @@ def hall_screen(request: Request, cat: Catalog, place: str = Query(..., pattern=
             "clock": f"{now:%H:%M}",
         }
 
-    return _hallrender_page(request, cat, "screen.html", place, build)
+    return _hallrender_page(request, cat, queue, "screen.html", place, build)
 
 
 @router.get("/staff", response_class=HTMLResponse)
-def staff_desk(request: Request, cat: Catalog, place: str = Query(..., pattern=PLACE_ID)) -> HTMLResponse:
+def staff_desk(
+    request: Request,
+    cat: CatalogDep,
+    queue: QueueDep,
+    bookings: BookingsDep,
+    place: str = Query(..., pattern=PLACE_ID),
+) -> HTMLResponse:
     """The clerk's page at a window PC: call next, call again, done, no-show, the waiting board and the
     day's bookings. It carries only the hall's public set-up; every ticket and booking comes from the
     staff endpoints with the clerk's token."""
 
     def build(hall: Place, config) -> dict:
         windows = list(dict.fromkeys(w for g in config.groups for w in g.windows))
-        items = {g.id: g.name for g, _ in request.app.state.bookings.bookable_items(hall.id)}
+        items = {g.id: g.name for g, _ in bookings.bookable_items(hall.id)}
         return {"groups": config.groups, "windows": windows, "items": items}
 
-    return _hallrender_page(request, cat, "staff.html", place, build)
+    return _hallrender_page(request, cat, queue, "staff.html", place, build)

@@ -9,25 +9,15 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from assistant.chat import ChatService
 from assistant.engine import Reply, SourceRef
+from zhiyin.web.deps import ChatDep, SessionsDep
 
 PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 router = APIRouter()
-
-
-def chat_service(request: Request) -> ChatService:
-    service = getattr(request.app.state, "chat", None)
-    if service is None:
-        raise HTTPException(503, "the assistant is not ready: ingest a knowledge base first")
-    return service
-
-
-Chat = Annotated[ChatService, Depends(chat_service)]
 
 
 class ChatRequest(BaseModel):
@@ -69,7 +59,7 @@ def _response(session_id: str, turn_id: int, reply: Reply) -> ChatResponse:
 
 
 @router.post("/api/chat", response_model=ChatResponse)
-def chat(body: ChatRequest, service: Chat) -> ChatResponse:
+def chat(body: ChatRequest, service: ChatDep) -> ChatResponse:
     if not body.message.strip():
         raise HTTPException(422, "message is empty")
     session_id, reply, turn_id = service.chat(body.message, body.session_id, body.place)
@@ -83,9 +73,9 @@ class HistoryTurn(BaseModel):
 
 
 @router.get("/api/chat/{session_id}", response_model=list[HistoryTurn])
-def history(session_id: Annotated[str, Path(max_length=64)], service: Chat) -> list[HistoryTurn]:
+def history(session_id: Annotated[str, Path(max_length=64)], sessions: SessionsDep) -> list[HistoryTurn]:
     """The turns of a live conversation (masked as stored), e.g. to continue it on a phone."""
-    return [HistoryTurn(**t) for t in service.history(session_id)]
+    return [HistoryTurn(**t) for t in sessions.history(session_id)]
 
 
 def _pieces(text: str, size: int = 24) -> Iterator[str]:
@@ -98,7 +88,7 @@ def _sse(event: str, data: dict) -> str:
 
 
 @router.post("/api/chat/stream")
-def chat_stream(body: ChatRequest, service: Chat) -> StreamingResponse:
+def chat_stream(body: ChatRequest, service: ChatDep) -> StreamingResponse:
     """The same turn as /api/chat, as server-sent events: ``delta`` pieces of the answer, then ``done``
     with the full response (sources, handoff, choices …)."""
     if not body.message.strip():
@@ -135,7 +125,7 @@ def _text(content: str | list | None) -> str:
 
 
 @router.post("/v1/chat/completions")
-def completions(body: CompletionRequest, service: Chat):
+def completions(body: CompletionRequest, service: ChatDep):
     """OpenAI-compatible chat: the user messages are the conversation; sources come in ``sources``."""
     users = [_text(m.content) for m in body.messages if m.role == "user" and _text(m.content).strip()]
     if not users:
@@ -210,7 +200,7 @@ class FeedbackRequest(BaseModel):
 
 
 @router.post("/api/feedback", status_code=201)
-def feedback(body: FeedbackRequest, service: Chat) -> dict:
+def feedback(body: FeedbackRequest, sessions: SessionsDep) -> dict:
     """好差评: a rating (and optional comment) on one answer."""
-    fid = service.sessions.add_feedback(body.session_id, body.turn_id, body.rating, body.comment)
+    fid = sessions.add_feedback(body.session_id, body.turn_id, body.rating, body.comment)
     return {"id": fid, "status": "recorded"}

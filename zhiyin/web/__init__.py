@@ -1,0 +1,1 @@
+"""The web front: routes (one module per resource), their typed dependencies, pages, templates and static files."""

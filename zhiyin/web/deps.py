@@ -8,20 +8,19 @@ Routes take their services from here, never from ``app.state`` (which holds only
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from assistant.chat import ChatService
+from assistant.sessions import SessionStore
 from doorplate.booking import BookingService
 from doorplate.catalog import ServiceCatalog
 from doorplate.codes import PlateRegistry
 from doorplate.queue import QueueService
 from doorplate.staff import Staff, StaffDirectory
+from halls.asks import AskCounts
 from zhiyin.services import Services
-
-if TYPE_CHECKING:
-    from assistant.chat import ChatService
-    from assistant.sessions import SessionStore
 
 
 def services(request: Request) -> Services:
@@ -65,16 +64,21 @@ def queue(root: ServicesDep) -> QueueService:
     return root.queue
 
 
+def asks(root: ServicesDep) -> AskCounts:
+    return root.asks
+
+
 def staff_directory(root: ServicesDep) -> StaffDirectory:
     return root.staff
 
 
-ChatDep = Annotated["ChatService", Depends(chat)]
-SessionsDep = Annotated["SessionStore", Depends(sessions)]
+ChatDep = Annotated[ChatService, Depends(chat)]
+SessionsDep = Annotated[SessionStore, Depends(sessions)]
 CatalogDep = Annotated[ServiceCatalog, Depends(catalog)]
 PlatesDep = Annotated[PlateRegistry, Depends(plates)]
 BookingsDep = Annotated[BookingService, Depends(bookings)]
 QueueDep = Annotated[QueueService, Depends(queue)]
+AsksDep = Annotated[AskCounts, Depends(asks)]
 StaffDirectoryDep = Annotated[StaffDirectory, Depends(staff_directory)]
 
 

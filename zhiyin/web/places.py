@@ -18,12 +18,14 @@ from doorplate.queue import QueueService
 from doorplate.render import qr_svg
 from halls.places import Place, distance_km
 from zhiyin.web.deps import (
+    AsksDep,
     BookingsDep,
     CatalogDep,
     PlatesDep,
     PublicUrlDep,
     QueueDep,
     ServicesDep,
+    SessionsDep,
 )
 from zhiyin.web.pages import ELDER_COOKIE, PLACE_ID, render_page
 
@@ -56,7 +58,8 @@ def phone_page(
     code: str,
     cat: CatalogDep,
     plates: PlatesDep,
-    root: ServicesDep,
+    sessions: SessionsDep,
+    root: ServicesDep,  # its assistant only when a question is asked: the page needs no model
     q: str = Query("", max_length=100, description="filter the items by name"),
     session: str | None = Query(None, max_length=64, pattern=r"^[0-9a-f-]+$"),
     ask: str = Query("", max_length=1000, description="a question, when the page is used without JavaScript"),
@@ -71,7 +74,7 @@ def phone_page(
         return render_page(request, "warning.html", status=404)
     if ask.strip():
         session, _, _ = root.chat.chat(ask, session, place.id)
-    history = root.sessions.history(session) if session else []
+    history = sessions.history(session) if session else []
     return render_page(
         request,
         "place.html",
@@ -150,11 +153,11 @@ def elder_mode(on: bool = True, next: str = Query("/", max_length=300)) -> Redir
 # -- the kiosk -----------------------------------------------------------------------------------
 @router.get("/kiosk", response_class=HTMLResponse)
 def kiosk(
-    request: Request, cat: CatalogDep, root: ServicesDep, place: str = Query(..., pattern=PLACE_ID)
+    request: Request, cat: CatalogDep, asks: AsksDep, place: str = Query(..., pattern=PLACE_ID)
 ) -> HTMLResponse:
     hall = _place_or_404(cat, place)
     top = [g for theme in cat.themes_at(hall.id) for g in theme.guides]
-    asked = root.asks.most_asked(cat.directory.subtree(hall.id))
+    asked = asks.most_asked(cat.directory.subtree(hall.id))
     return render_page(request, "kiosk.html", place=hall, top=_top_items(top, 8, asked))
 
 

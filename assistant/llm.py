@@ -16,6 +16,13 @@ from knowledge.models import Guide
 
 log = logging.getLogger("zhiyin.llm")
 
+# Seconds to wait for a rewrite before the composed answer is used; set by hand, not measured
+# separately (a server passes its own, ``llm_timeout_seconds``).
+LLM_TIMEOUT_S = 8.0
+# Sampling temperature of a rewrite: low, for wording that stays close to the composed answer; set
+# by hand, not measured separately.
+LLM_TEMPERATURE = 0.2
+
 SYSTEM_PROMPT = (
     "你是政务服务大厅的导办员。请把“草拟答复”改写得更口语、更亲切、更有条理，"
     "但只能使用“办事指南原文”和“草拟答复”里的信息：不得增加、删减或改动任何材料、时限、费用、地址、"
@@ -48,7 +55,7 @@ def keeps_facts(rewrite: str, facts: list[str]) -> bool:
 
 
 class LLMRewriter:
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 8.0):
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = LLM_TIMEOUT_S):
         from langchain_openai import ChatOpenAI
 
         self.model = model
@@ -58,7 +65,7 @@ class LLMRewriter:
             api_key=api_key or "not-needed",
             timeout=timeout,
             max_retries=0,
-            temperature=0.2,
+            temperature=LLM_TEMPERATURE,
         )
 
     def rewrite(self, question: str, composed: str, guide_text: str, facts: list[str]) -> str | None:

@@ -10,10 +10,7 @@ It asks ``knowledge`` for candidates, ``policy`` for what to do, ``compose`` for
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 
 from pydantic import BaseModel, Field
 
@@ -29,6 +26,7 @@ from assistant.compose import (
 from assistant.guards import guard
 from assistant.llm import LLMRewriter, key_facts
 from assistant.policy import DENSE_SURE, Decision, asked_group_first, decide, prefer_named
+from assistant.regions import foreign_region, regions_of
 from assistant.understanding import (
     Understanding,
     chinese_terms,
@@ -89,27 +87,6 @@ SUGGESTIONS = {
 DEFAULT_SUGGESTIONS = ["开个体户要带啥材料", "身份证丢了怎么补办", "异地就医怎么备案"]
 
 
-@lru_cache(maxsize=1)
-def _gazetteer() -> tuple[dict[str, str], re.Pattern[str] | None]:
-    """Place names of China (``data/gazetteer.txt``): name → full name, and one pattern matching any."""
-    path = resources.files("assistant").joinpath("data/gazetteer.txt")
-    full_of: dict[str, str] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            names = [n for n in line.split() if len(n) >= 2] if not line.startswith("#") else []
-            for name in names:
-                full_of.setdefault(name, names[0])
-    if not full_of:
-        return full_of, None
-    return full_of, re.compile("|".join(re.escape(n) for n in sorted(full_of, key=len, reverse=True)))
-
-
-_OWN_REGION = re.compile(r"^([\u4e00-\u9fff]{2,4}?)(?:省|市|自治区|自治州|县|区)")
-_TRAVEL = ("去", "到", "赴", "往")
-_RULE_PLACE = re.compile(r"(?:市|省)?(?:的|办|户口|户籍|本地)")
-_RULE_ACT = re.compile(r"(?:市|省)?(?:注册|开办|开|申请|申领|补办|换|交|缴|落户|上户|考|登记|备案|提取)")
-
-
 @dataclass
 class Assistant:
     kb: KnowledgeBase
@@ -144,17 +121,10 @@ class Assistant:
         ("广东省…厅", "广州市…局", "云川市公安局" — a region the gazetteer does not know is taken from
         the department's own name). Not addresses: "水口镇江湾村" contains 镇江 without being about it."""
         if self._local_regions is None:
-            full_of, pattern = _gazetteer()
             departments = {
                 s.guide.department for s in self.kb.sources().values() if s.guide and s.guide.department
             }
-            local: set[str] = set()
-            for department in departments:
-                if pattern is not None:
-                    local.update(full_of[m.group(0)] for m in pattern.finditer(department))
-                if own := _OWN_REGION.match(department):
-                    local.update({own.group(0), own.group(1)})
-            self._local_regions = local
+            self._local_regions = regions_of(departments)
         return self._local_regions
 
     def foreign_region(self, text: str) -> str | None:
@@ -165,22 +135,7 @@ class Assistant:
         about) or travelled to ("去澳门的旅游签注"); and none when the question also names a local
         region.
         """
-        full_of, pattern = _gazetteer()
-        if pattern is None:
-            return None
-        local = self.local_regions()
-        if any(name in text for name in local):
-            return None
-        mentioned = []
-        for m in pattern.finditer(text):
-            if full_of[m.group(0)] in local:
-                return None
-            before, after = text[max(0, m.start() - 1) : m.start()], text[m.end() :]
-            if before in _TRAVEL:
-                continue  # a destination ("去澳门的旅游签注"), not the place whose rule is asked
-            if _RULE_PLACE.match(after) or (before == "在" and _RULE_ACT.match(after)):
-                mentioned.append(m.group(0))
-        return mentioned[0] if mentioned else None
+        return foreign_region(text, self.local_regions())
 
     # -- the turn --------------------------------------------------------------------------
     def reply(self, message: str, state: ConversationState | None = None, place: str | None = None) -> Reply:

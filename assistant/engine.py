@@ -64,7 +64,7 @@ class Reply(BaseModel):
     answer: str
     sources: list[SourceRef] = Field(default_factory=list)
     ranked: list[str] = Field(default_factory=list)  # candidate ids, best first
-    aspect: str = "general"
+    aspect: str = GENERAL
     declined: bool = False
     reason: DeclineReason | None = None  # reported as its string value
     handoff: dict | None = None

@@ -12,6 +12,7 @@ import logging
 import re
 import unicodedata
 
+from assistant.aspects import GENERAL
 from knowledge.models import Guide
 
 log = logging.getLogger("zhiyin.llm")
@@ -44,7 +45,7 @@ def key_facts(composed: str, guide: Guide | None, aspect: str) -> list[str]:
     """What a rewrite must keep: every link, phone and quantity of the composed answer, and the
     material names when materials were asked."""
     facts = [m.group(0) for m in _FACT.finditer(composed)]
-    if guide is not None and aspect in ("materials", "general"):
+    if guide is not None and aspect in ("materials", GENERAL):
         facts += [m.name for m in guide.materials]
     return list(dict.fromkeys(facts))
 

@@ -10,26 +10,23 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
+from assistant.aspects import GENERAL, aspects
+from assistant.declines import HANDOFF_WINDOW, HOTLINE, DeclineReason, decline_texts
+from assistant.thresholds import (
+    DOCUMENT_PASSAGE_CHARS,
+    FAQ_MATCH_SHARE,
+    FAQ_QUESTION_WEIGHT,
+    MIN_SHARED_PAIRS,
+    NOTICE_MATERIALS,
+    QUOTE_MAX_CHARS,
+    QUOTE_MIN_CHARS,
+    QUOTED_SENTENCES,
+)
 from knowledge.chunking import days_text, material_line
 from knowledge.models import Guide, Hit, Source
 from knowledge.text import normalise
 
-HOTLINE = "12345"
-HANDOFF_WINDOW = "帮办代办窗口"
-
-EN_LABELS = {
-    "materials": "Documents to bring",
-    "conditions": "Who can apply",
-    "time": "Processing time",
-    "fee": "Fee",
-    "location": "Where to go",
-    "hours": "Opening hours",
-    "phone": "Phone",
-    "steps": "Steps",
-    "online": "Online",
-    "booking": "Appointments",
-    "general": "Summary",
-}
+EN_LABELS = {name: aspect.label_en for name, aspect in aspects().items()}  # how English answers head it
 
 
 def _materials(g: Guide) -> list[str]:
@@ -76,7 +73,7 @@ def _where(g: Guide) -> list[str]:
         lines.append(f"办公时间：{g.hours}")
     if g.phone:
         lines.append(f"咨询电话：{g.phone}")
-    return lines or ["办理地点：指南未列明，请拨打12345咨询。"]
+    return lines or [f"办理地点：指南未列明，请拨打{HOTLINE}咨询。"]
 
 
 def _online(g: Guide) -> list[str]:
@@ -99,29 +96,31 @@ def _steps(g: Guide) -> list[str]:
 
 
 def _booking(g: Guide) -> list[str]:
-    how = f"请致电{g.phone}" if g.phone else "请拨打12345"
+    how = f"请致电{g.phone}" if g.phone else f"请拨打{HOTLINE}"
     return [f"预约办理：{how}咨询预约方式；到场时请带齐材料。"]
 
 
-SECTION = {
+# The part of a guide that answers each aspect (data/aspects.yaml names it); "general" is composed
+# from all of them.
+_ANSWERS = {
     "materials": _materials,
     "conditions": _conditions,
     "time": _time,
     "fee": _fee,
-    "location": _where,
-    "hours": _where,
-    "phone": _where,
+    "where": _where,
     "steps": _steps,
     "online": _online,
     "booking": _booking,
 }
+SECTION = {name: _ANSWERS[aspect.answer] for name, aspect in aspects().items() if aspect.answer}
 
 
 def _one_time_notice(g: Guide, asked: set[str]) -> str:
     """一次性告知: the rest of what a visitor needs, in one line."""
     parts = []
     if "materials" not in asked and g.materials:
-        names = "、".join(m.name for m in g.materials[:6]) + ("等" if len(g.materials) > 6 else "")
+        shown = g.materials[:NOTICE_MATERIALS]
+        names = "、".join(m.name for m in shown) + ("等" if len(g.materials) > NOTICE_MATERIALS else "")
         parts.append(f"材料：{names}")
     if "time" not in asked and (t := days_text(g.promised_days)):
         parts.append(f"承诺时限{t}")
@@ -135,19 +134,7 @@ def _one_time_notice(g: Guide, asked: set[str]) -> str:
 
 
 # Which chunk sections an aspect's answer already shows in full.
-SHOWN = {
-    "materials": {"materials"},
-    "conditions": {"conditions"},
-    "time": {"process"},
-    "fee": {"process"},
-    "steps": {"process"},
-    "online": {"process"},
-    "location": {"place"},
-    "hours": {"place"},
-    "phone": {"place"},
-    "booking": set(),
-    "general": {"overview", "conditions", "materials", "process", "place"},
-}
+SHOWN = {name: aspect.shows for name, aspect in aspects().items()}
 
 
 def _bigrams(text: str) -> set[str]:
@@ -155,7 +142,7 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def matching_faq(g: Guide, question: str, threshold: float = 0.25) -> str | None:
+def matching_faq(g: Guide, question: str, threshold: float = FAQ_MATCH_SHARE) -> str | None:
     """The guide's own FAQ pair that asks what the question asks (share of the FAQ question's
     character pairs found in the question), if any."""
     asked = _bigrams(question)
@@ -208,7 +195,7 @@ def _sentences(texts: Iterable[str | None], about: str = "") -> list[Sentence]:
     for text in texts:
         for piece in re.split(r"[。；;！!？?\n]", text or ""):
             piece = piece.strip(" ，,、：:-*#>")
-            if 4 <= len(piece) <= 120:
+            if QUOTE_MIN_CHARS <= len(piece) <= QUOTE_MAX_CHARS:
                 sentences.append((piece, about))
     return sentences
 
@@ -220,13 +207,7 @@ def _guide_sentences(g: Guide) -> list[Sentence]:
 
 # What a sentence about an aspect looks like: a time question wants the sentences with a duration
 # or a date in them, wherever the guide put them (a 公告期 in the conditions, 6月上旬 in the steps).
-ASPECT_CUES = {
-    "time": re.compile(r"\d+\s*(?:个)?(?:工作日|日|天|小时|个月|月|年)|[上中下]旬|期满|之日起|当场|即办"),
-    "online": re.compile(r"app|小程序|公众号|网站|平台|网上办事大厅", re.IGNORECASE),  # how: the channel
-    "booking": re.compile(r"预约|取号|排号|叫号"),
-    "fee": re.compile(r"\d+(?:\.\d+)?\s*元|免费|不收费|费用"),
-    "steps": re.compile(r"先|再|然后|之后|挂失|提交|领取|申请"),
-}
+ASPECT_CUES = {name: aspect.cue for name, aspect in aspects().items() if aspect.cue is not None}
 
 
 def evidence(
@@ -235,7 +216,7 @@ def evidence(
     question: str,
     shown: str,
     asked_aspects: set[str] = frozenset(),
-    limit: int = 2,
+    limit: int = QUOTED_SENTENCES,
 ) -> list[str]:
     """The source's own sentences that answer the question and that the answer does not show yet:
     those sharing the most topic-bearing character pairs with the question (beyond the source's
@@ -256,9 +237,9 @@ def evidence(
             continue
         said, echoed = len(asked & own), len(asked & context)
         on_aspect = any(cue.search(sentence) for cue in cues)
-        if said + echoed >= 2 or on_aspect:
+        if said + echoed >= MIN_SHARED_PAIRS or on_aspect:
             # what the sentence says itself counts fully, what its FAQ question says half
-            scored.append((-(said + echoed / 2 + on_aspect), len(sentence), sentence))
+            scored.append((-(said + echoed * FAQ_QUESTION_WEIGHT + on_aspect), len(sentence), sentence))
     return [sentence for _, _, sentence in sorted(scored)[:limit]]
 
 
@@ -281,7 +262,7 @@ def _compose_guide(
     if g.bundle:
         names = "、".join(bundle_names or g.bundle)
         lines.append(f"这是“一件事”套餐：一张表单、一个窗口，合并办理{len(g.bundle)}个事项：{names}。")
-    if aspect == "general":
+    if aspect == GENERAL:
         head = [g.department, g.type, g.scope if g.scope and "通办" in g.scope else None]
         if any(head):
             lines.append("（" + "，".join(h for h in head if h) + "）")
@@ -337,7 +318,7 @@ def compose_source(
         return text
     doc = source.document
     assert doc is not None
-    passage = _passage(hit) if hit is not None and hit.id == source.id else doc.text[:400]
+    passage = _passage(hit) if hit is not None and hit.id == source.id else doc.text[:DOCUMENT_PASSAGE_CHARS]
     sentences = _sentences(doc.text.split("\n"))
     if question and (quoted := evidence(sentences, doc.title, question, passage, {aspect, *also})):
         passage += "\n文中还写明：" + "；".join(quoted) + "。"
@@ -345,7 +326,7 @@ def compose_source(
 
 
 def english_frame(answer: str, title: str, aspect: str) -> str:
-    label = EN_LABELS.get(aspect, "Summary")
+    label = EN_LABELS.get(aspect, EN_LABELS[GENERAL])
     return (
         f'Here is what the official service guide "{title}" says. {label} (quoted in Chinese, as in the guide):\n'
         f"{answer}\n"
@@ -353,31 +334,16 @@ def english_frame(answer: str, title: str, aspect: str) -> str:
     )
 
 
-DECLINE_TEXT = {
-    "injection": "我只能依据官方办事指南回答办事问题，这一规则不能更改。",
-    "personal_data": "为保护个人信息，我不能查询或提供他人的身份证号、电话、住址等信息。办理本人业务请携带证件到窗口。",
-    "abuse": "理解您可能遇到了不顺心的事。如需反映问题或投诉，可以拨打12345热线，会有专人处理。",
-    "chatter": "我是政务服务办事助手，只能依据官方办事指南回答办事问题（要带什么材料、去哪里办、要多久等），"
-    "这个问题我回答不了。",
-    "other_region": "我这里只有本地的办事指南，{region}的规定请咨询当地的12345热线或政务服务中心。",
-    "other_group": "办事指南里的“{item}”是为{named}办理的，没有找到为{asked}办理的依据，我不能随便回答。",
-    "no_match": "抱歉，这个问题在办事指南里没有找到依据，我不能随便回答。",
-}
-DECLINE_EN = {
-    "injection": "I can only answer service questions from the official guides, and that rule cannot be changed.",
-    "personal_data": "To protect personal information I cannot look up anyone's ID number, phone or address.",
-    "abuse": "If something went wrong, please call the 12345 hotline to make a complaint; a person will follow up.",
-    "chatter": "I am a guide to public services: I answer from the official service guides (what to bring, "
-    "where to go, how long it takes), so I cannot help with this.",
-    "other_region": "I only have the local service guides; for {region}, please call the local 12345 hotline.",
-    "other_group": 'The guide "{item}" is for another group of applicants ({named}); '
-    "I found nothing for yours, and I will not guess.",
-    "no_match": "Sorry, the official service guides do not answer this, and I will not guess.",
-}
+# The replies that decline, by reason (data/declines.yaml).
+DECLINE_TEXT = {reason: text.zh for reason, text in decline_texts().items()}
+DECLINE_EN = {reason: text.en for reason, text in decline_texts().items()}
 
 
 def compose_decline(
-    reason: str, language: str, details: Mapping[str, str] | None = None, video_help: str | None = None
+    reason: DeclineReason,
+    language: str,
+    details: Mapping[str, str] | None = None,
+    video_help: str | None = None,
 ) -> str:
     """The polite refusal for ``reason``, naming what ``details`` holds (the region, the item …),
     and a person to turn to."""
@@ -391,7 +357,7 @@ def compose_decline(
             + "."
         )
     text = DECLINE_TEXT[reason].format_map({"region": "外地", **details})
-    if reason in ("no_match", "other_region", "other_group", "personal_data", "chatter"):
+    if decline_texts()[reason].handoff:
         text += f"您可以拨打{HOTLINE}政务服务便民热线，或到政务服务中心“{HANDOFF_WINDOW}”请工作人员帮忙"
         text += f"，也可以点此视频咨询：{video_help}。" if video_help else "。"
     return text
@@ -399,7 +365,7 @@ def compose_decline(
 
 # Aspects whose answer is a line or two: a clarifying question gives it for every choice, so the
 # citizen who asked "换领还是补领，要交多少钱" learns the fee of each while choosing.
-BRIEF_ASPECTS = ("fee", "time", "hours", "phone")
+BRIEF_ASPECTS = tuple(name for name, aspect in aspects().items() if aspect.brief)
 
 
 def brief(g: Guide, aspect: str) -> str | None:
@@ -407,8 +373,7 @@ def brief(g: Guide, aspect: str) -> str | None:
     if aspect not in BRIEF_ASPECTS:
         return None
     lines = SECTION[aspect](g)
-    if aspect in ("hours", "phone"):
-        label = "办公时间：" if aspect == "hours" else "咨询电话："
+    if label := aspects()[aspect].brief_line:  # the one line of a several-line answer
         lines = [line for line in lines if line.startswith(label)]
     return "；".join(line.rstrip("。") for line in lines) or None
 

@@ -10,25 +10,27 @@ It asks ``knowledge`` for candidates, ``policy`` for what to do, ``compose`` for
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 
 from pydantic import BaseModel, Field
 
-from assistant.compose import (
-    HANDOFF_WINDOW,
-    HOTLINE,
-    brief,
-    compose_clarify,
-    compose_decline,
-    compose_source,
-    english_frame,
-)
-from assistant.guards import guard
+from assistant.aspects import GENERAL, aspects
+from assistant.compose import brief, compose_clarify, compose_decline, compose_source, english_frame
+from assistant.data_files import read_lines
+from assistant.declines import HANDOFF_WINDOW, HOTLINE, DeclineReason
 from assistant.llm import LLMRewriter, key_facts
-from assistant.policy import DENSE_SURE, Decision, asked_group_first, decide, prefer_named
+from assistant.policy import Case, Decision, asked_group_first, decide, prefer_named
+from assistant.regions import foreign_region, regions_of
+from assistant.thresholds import (
+    CANDIDATE_WINDOW,
+    CONTEXT_READING_WEIGHT,
+    DENSE_SURE,
+    MERGED_SCORE_SCALE,
+    PICK_MIN_SHARED,
+    RANK_OFFSET,
+    SEARCH_DEPTH,
+    SHORT_FOLLOW_UP,
+)
 from assistant.understanding import (
     Understanding,
     chinese_terms,
@@ -62,9 +64,9 @@ class Reply(BaseModel):
     answer: str
     sources: list[SourceRef] = Field(default_factory=list)
     ranked: list[str] = Field(default_factory=list)  # candidate ids, best first
-    aspect: str = "general"
+    aspect: str = GENERAL
     declined: bool = False
-    reason: str | None = None
+    reason: DeclineReason | None = None  # reported as its string value
     handoff: dict | None = None
     choices: list[SourceRef] | None = None
     suggestions: list[str] = Field(default_factory=list)
@@ -73,48 +75,17 @@ class Reply(BaseModel):
     state: ConversationState = Field(default_factory=ConversationState)
 
 
-SUGGESTIONS = {
-    "materials": ["要多久能办好？", "在哪里办？", "能网上办吗？"],
-    "time": ["要带什么材料？", "收费吗？", "在哪里办？"],
-    "fee": ["要带什么材料？", "要多久？", "能网上办吗？"],
-    "location": ["几点上班？", "要带什么材料？", "能网上办吗？"],
-    "hours": ["在哪里办？", "要带什么材料？", "能预约吗？"],
-    "phone": ["在哪里办？", "要带什么材料？"],
-    "online": ["要带什么材料？", "要多久？"],
-    "conditions": ["要带什么材料？", "要多久？"],
-    "steps": ["要带什么材料？", "要多久？"],
-    "booking": ["要带什么材料？", "几点上班？"],
-    "general": ["要带什么材料？", "要多久？", "在哪里办？"],
-}
-DEFAULT_SUGGESTIONS = ["开个体户要带啥材料", "身份证丢了怎么补办", "异地就医怎么备案"]
-
-
-@lru_cache(maxsize=1)
-def _gazetteer() -> tuple[dict[str, str], re.Pattern[str] | None]:
-    """Place names of China (``data/gazetteer.txt``): name → full name, and one pattern matching any."""
-    path = resources.files("assistant").joinpath("data/gazetteer.txt")
-    full_of: dict[str, str] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            names = [n for n in line.split() if len(n) >= 2] if not line.startswith("#") else []
-            for name in names:
-                full_of.setdefault(name, names[0])
-    if not full_of:
-        return full_of, None
-    return full_of, re.compile("|".join(re.escape(n) for n in sorted(full_of, key=len, reverse=True)))
-
-
-_OWN_REGION = re.compile(r"^([\u4e00-\u9fff]{2,4}?)(?:省|市|自治区|自治州|县|区)")
-_TRAVEL = ("去", "到", "赴", "往")
-_RULE_PLACE = re.compile(r"(?:市|省)?(?:的|办|户口|户籍|本地)")
-_RULE_ACT = re.compile(r"(?:市|省)?(?:注册|开办|开|申请|申领|补办|换|交|缴|落户|上户|考|登记|备案|提取)")
+# The follow-up questions offered after an answer about each aspect (data/aspects.yaml), and the
+# questions offered when there is nothing to follow up.
+SUGGESTIONS = {name: list(aspect.suggestions) for name, aspect in aspects().items()}
+DEFAULT_SUGGESTIONS = list(read_lines("starter_questions.txt"))
 
 
 @dataclass
 class Assistant:
     kb: KnowledgeBase
     directory: PlaceDirectory = field(default_factory=lambda: PlaceDirectory([]))
-    search_depth: int = 8
+    search_depth: int = SEARCH_DEPTH
     rewriter: LLMRewriter | None = None  # the optional LLM; the composed answer is the fallback
 
     def __post_init__(self) -> None:
@@ -144,17 +115,10 @@ class Assistant:
         ("广东省…厅", "广州市…局", "云川市公安局" — a region the gazetteer does not know is taken from
         the department's own name). Not addresses: "水口镇江湾村" contains 镇江 without being about it."""
         if self._local_regions is None:
-            full_of, pattern = _gazetteer()
             departments = {
                 s.guide.department for s in self.kb.sources().values() if s.guide and s.guide.department
             }
-            local: set[str] = set()
-            for department in departments:
-                if pattern is not None:
-                    local.update(full_of[m.group(0)] for m in pattern.finditer(department))
-                if own := _OWN_REGION.match(department):
-                    local.update({own.group(0), own.group(1)})
-            self._local_regions = local
+            self._local_regions = regions_of(departments)
         return self._local_regions
 
     def foreign_region(self, text: str) -> str | None:
@@ -165,22 +129,7 @@ class Assistant:
         about) or travelled to ("去澳门的旅游签注"); and none when the question also names a local
         region.
         """
-        full_of, pattern = _gazetteer()
-        if pattern is None:
-            return None
-        local = self.local_regions()
-        if any(name in text for name in local):
-            return None
-        mentioned = []
-        for m in pattern.finditer(text):
-            if full_of[m.group(0)] in local:
-                return None
-            before, after = text[max(0, m.start() - 1) : m.start()], text[m.end() :]
-            if before in _TRAVEL:
-                continue  # a destination ("去澳门的旅游签注"), not the place whose rule is asked
-            if _RULE_PLACE.match(after) or (before == "在" and _RULE_ACT.match(after)):
-                mentioned.append(m.group(0))
-        return mentioned[0] if mentioned else None
+        return foreign_region(text, self.local_regions())
 
     # -- the turn --------------------------------------------------------------------------
     def reply(self, message: str, state: ConversationState | None = None, place: str | None = None) -> Reply:
@@ -194,23 +143,24 @@ class Assistant:
             if picked is not None:
                 source = self.kb.get(picked)
                 if source is not None:
-                    aspect = state.aspect or "general"
+                    aspect = state.aspect or GENERAL
                     state.choices = []
                     return self._answer(source, None, aspect, u, state, [picked], place_obj)
             state.choices = []
 
-        guard_kind = guard(u.text)
-        if guard_kind:
-            return self._decline(Decision("decline", guard_kind), u, state, place_obj)
+        # the rules that need no search (the guard) are asked first, before a follow-up is answered
+        if (early := decide(Case(u.text, u.language))) is not None:
+            return self._decline(early, u, state, place_obj)
 
         focus = self.kb.get(state.focus) if state.focus else None
         if focus is not None and state.last_question and is_follow_up(u):
             return self._follow_up(focus, message, u, state, place_obj)  # no search needed
         # a short follow-up ("那养老保险呢") names its item together with the previous question
-        context = state.last_question if state.focus and state.last_question and len(u.residual) <= 8 else ""
+        short = len(u.residual) <= SHORT_FOLLOW_UP
+        context = state.last_question if state.focus and state.last_question and short else ""
         hits = prefer_named(u.text, self._search(message, u, state), context)
         aspect = u.aspect
-        if not u.aspect_explicit and state.focus and len(u.residual) <= 8 and state.aspect:
+        if not u.aspect_explicit and state.focus and short and state.aspect:
             aspect = state.aspect  # "那离婚呢" after "结婚要带啥" asks about materials too
         if state.last_question and self._continues(u, hits):
             if focus is not None:
@@ -220,21 +170,23 @@ class Assistant:
         region = self.foreign_region(u.text)
         if region and hits and self._speaks_of(hits[0].id, region):
             region = None  # the item itself is about that region ("香港的税收协定待遇" → 税收居民身份证明)
-        items = [self._item_of(h) for h in hits[:5]]  # an FAQ row as the guide it is about
+        items = [self._item_of(h) for h in hits[:CANDIDATE_WINDOW]]  # an FAQ row as the guide it is about
         if first := asked_group_first(u.text, items):
             hits = [hits[first], *hits[:first], *hits[first + 1 :]]
             items = [items[first], *items[:first], *items[first + 1 :]]
         decision = decide(
-            hits,
-            u.language,
-            self.kb.known_share(u.residual or u.text),
-            None,
-            region,
-            question=u.text,
-            context=context,
-            residual=u.residual if u.language == "zh" else "",
-            items=items,
+            Case(
+                u.text,
+                u.language,
+                hits,
+                known_share=self.kb.known_share(u.residual or u.text),
+                region=region,
+                context=context,
+                residual=u.residual if u.language == "zh" else "",
+                items=items,
+            )
         )
+        assert decision is not None  # searched: the last rule decides
         if decision.kind == "decline":
             reply = self._decline(decision, u, state, place_obj)
             reply.ranked = [h.id for h in hits]
@@ -280,7 +232,7 @@ class Assistant:
         self, focus: Source, message: str, u: Understanding, state: ConversationState, place: Place | None
     ) -> Reply:
         """ "那要多久？" — the item in focus, the aspect asked now (or the one asked before)."""
-        aspect = u.aspect if u.aspect_explicit else (state.aspect or "general")
+        aspect = u.aspect if u.aspect_explicit else (state.aspect or GENERAL)
         passage = self.kb.best_passage(message, focus.id)
         return self._answer(focus, passage, aspect, u, state, [focus.id], place)
 
@@ -295,21 +247,24 @@ class Assistant:
         if u.language == "en" and (terms := chinese_terms(message)):
             message = f"{message} {terms}"
         hits = self.kb.search(message, k=self.search_depth)
-        if not (state.focus and state.last_question and len(u.residual) <= 8):
+        if not (state.focus and state.last_question and len(u.residual) <= SHORT_FOLLOW_UP):
             return hits
         # a short question in a conversation ("那买房呢") is read both alone and in context
         context = self.kb.search(f"{state.last_question} {message}", k=self.search_depth)
         merged: dict[str, tuple[float, Hit]] = {}
-        for weight, ranked in ((1.0, hits), (0.8, context)):
+        for weight, ranked in ((1.0, hits), (CONTEXT_READING_WEIGHT, context)):
             for rank, hit in enumerate(ranked):
-                score = weight / (rank + 2)
+                score = weight / (rank + RANK_OFFSET)
                 prev = merged.get(hit.id)
                 best = (
                     hit if prev is None or hit.dense > prev[1].dense else prev[1]
                 )  # the better-evidenced reading
                 merged[hit.id] = (score + (prev[0] if prev else 0.0), best)
         ordered = sorted(merged.values(), key=lambda pair: -pair[0])
-        return [hit.model_copy(update={"score": round(math.log1p(score) * 4, 4)}) for score, hit in ordered]
+        return [
+            hit.model_copy(update={"score": round(math.log1p(score) * MERGED_SCORE_SCALE, 4)})
+            for score, hit in ordered
+        ]
 
     def _pick(self, message: str, state: ConversationState) -> str | None:
         index = picked_choice(message, len(state.choices))
@@ -321,7 +276,7 @@ class Assistant:
             if (
                 source
                 and (normalise(source.title) in text or text in normalise(source.title))
-                and len(text) >= 2
+                and len(text) >= PICK_MIN_SHARED
             ):
                 return sid
         # "补领" / "丢了那个": the choice whose name shares the most with the reply
@@ -332,7 +287,7 @@ class Assistant:
                 title = normalise(source.title)
                 scored.append((sum(1 for ch in set(text) if ch in title), sid))
         scored.sort(reverse=True)
-        if scored and scored[0][0] >= 2 and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+        if scored and scored[0][0] >= PICK_MIN_SHARED and (len(scored) == 1 or scored[0][0] > scored[1][0]):
             return scored[0][1]
         return None
 
@@ -433,13 +388,15 @@ class Assistant:
         place: Place | None,
     ) -> Reply:
         video = place.video_help if place else None
-        if decision.reason == "no_match":
+        if decision.reason == DeclineReason.NO_MATCH:
             state.last_question = u.text  # a clarifying next turn may make it answerable
         handoff = {"hotline": HOTLINE, "window": HANDOFF_WINDOW}
         if video:
             handoff["video"] = video
         return Reply(
-            answer=compose_decline(decision.reason or "no_match", u.language, decision.details, video),
+            answer=compose_decline(
+                decision.reason or DeclineReason.NO_MATCH, u.language, decision.details, video
+            ),
             declined=True,
             reason=decision.reason,
             handoff=handoff,

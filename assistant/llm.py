@@ -12,9 +12,17 @@ import logging
 import re
 import unicodedata
 
+from assistant.aspects import GENERAL
 from knowledge.models import Guide
 
 log = logging.getLogger("zhiyin.llm")
+
+# Seconds to wait for a rewrite before the composed answer is used; set by hand, not measured
+# separately (a server passes its own, ``llm_timeout_seconds``).
+LLM_TIMEOUT_S = 8.0
+# Sampling temperature of a rewrite: low, for wording that stays close to the composed answer; set
+# by hand, not measured separately.
+LLM_TEMPERATURE = 0.2
 
 SYSTEM_PROMPT = (
     "你是政务服务大厅的导办员。请把“草拟答复”改写得更口语、更亲切、更有条理，"
@@ -37,7 +45,7 @@ def key_facts(composed: str, guide: Guide | None, aspect: str) -> list[str]:
     """What a rewrite must keep: every link, phone and quantity of the composed answer, and the
     material names when materials were asked."""
     facts = [m.group(0) for m in _FACT.finditer(composed)]
-    if guide is not None and aspect in ("materials", "general"):
+    if guide is not None and aspect in ("materials", GENERAL):
         facts += [m.name for m in guide.materials]
     return list(dict.fromkeys(facts))
 
@@ -48,7 +56,7 @@ def keeps_facts(rewrite: str, facts: list[str]) -> bool:
 
 
 class LLMRewriter:
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 8.0):
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = LLM_TIMEOUT_S):
         from langchain_openai import ChatOpenAI
 
         self.model = model
@@ -58,7 +66,7 @@ class LLMRewriter:
             api_key=api_key or "not-needed",
             timeout=timeout,
             max_retries=0,
-            temperature=0.2,
+            temperature=LLM_TEMPERATURE,
         )
 
     def rewrite(self, question: str, composed: str, guide_text: str, facts: list[str]) -> str | None:

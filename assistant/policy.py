@@ -1,6 +1,9 @@
 """Deciding what to do with a question: answer, ask back, or decline. Pure functions.
 
-The thresholds are set from principles and measured on our dev sets (eval/README.md):
+``decide`` walks one ordered list of rules (``RULES``: guard → other region → no match → other
+group → ask back → answer); the first that decides wins, and a decline says why with a
+``DeclineReason``. The thresholds (``assistant/thresholds.py``) are set from principles and
+measured on our dev sets (eval/README.md):
 
 - Out of scope: the best dense similarity of multilingual-e5-small between a question and any
   chunk is high for everything Chinese (its scores crowd into 0.8–0.95), so similarity alone
@@ -15,35 +18,33 @@ The thresholds are set from principles and measured on our dev sets (eval/README
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 
-import yaml
-
+from assistant.data_files import read_yaml
+from assistant.declines import DeclineReason
+from assistant.guards import guard
+from assistant.thresholds import (
+    CANDIDATE_WINDOW,
+    CLARIFY_MARGIN,
+    DEFAULT_READING_WEIGHT,
+    DENSE_FLOOR,
+    DENSE_SURE,
+    FAMILY_COMMON,
+    MIN_KNOWN_SHARE,
+    NAMED_WEIGHT,
+    SIBLING_MARGIN,
+)
 from knowledge.models import Hit
 
-# Dense similarity below which a Chinese question is not considered covered at all, and the
-# band in which we also look at how much of the question the index knows.
-DENSE_FLOOR = {"zh": 0.885, "en": 0.80}
-DENSE_SURE = {"zh": 0.90, "en": 0.86}
-MIN_KNOWN_SHARE = 0.5  # of the question's content words, in the weak band
-CLARIFY_MARGIN = 0.25  # fused-score difference under which two family members are "tied"
-FAMILY_COMMON = 4  # characters two names must share to be one family
-SIBLING_MARGIN = 1.0  # how far behind a sibling the question names may be and still be preferred
-
-BUNDLE_MARK = "一件事"  # the national name of a bundle of items handled as one ("诊所备案一件事")
-BUNDLE_CUES = ("一件事", "一起办", "一并办", "一次办", "一次性办", "套餐", "联办", "打包")
+# "一件事" bundles (data/bundles.yaml): the national name of a bundle of items handled as one
+# ("诊所备案一件事"), and how a question asks for the bundle rather than an item it contains.
+_BUNDLES = read_yaml("bundles.yaml")
+BUNDLE_MARK: str = _BUNDLES["mark"]
+BUNDLE_CUES: tuple[str, ...] = tuple(_BUNDLES["cues"])
 
 _PAREN = re.compile(r"[（(][^）)]*[）)]")
-
-
-@dataclass
-class Decision:
-    kind: str  # answer | clarify | decline
-    reason: str | None = None
-    choices: list[Hit] = field(default_factory=list)
-    details: dict[str, str] = field(default_factory=dict)  # what a decline names (region, item …)
 
 
 def _longest_common(a: str, b: str) -> int:
@@ -90,7 +91,7 @@ def family_choices(hits: list[Hit], residual: str = "") -> list[Hit]:
     if len(hits) < 2 or hits[0].kind != "guide":
         return []
     top = hits[0]
-    family = [h for h in hits[1:5] if h.kind == "guide" and same_family(top.title, h.title)]
+    family = [h for h in hits[1:CANDIDATE_WINDOW] if h.kind == "guide" and same_family(top.title, h.title)]
     if family and names_only_the_family(residual, [top.title, *(h.title for h in family)]):
         return sorted([top, *family], key=lambda h: h.id)
     tied = [h for h in family if top.score - h.score <= CLARIFY_MARGIN]
@@ -103,17 +104,11 @@ def _pairs(text: str) -> set[str]:
 
 @lru_cache(maxsize=1)
 def _stages() -> dict[str, tuple[list[str], list[str]]]:
-    data = yaml.safe_load(
-        resources.files("assistant").joinpath("data/intents.yaml").read_text(encoding="utf-8")
-    )
-    return {stage: (spec["asks"], spec["names"]) for stage, spec in data.items()}
+    return {stage: (spec["asks"], spec["names"]) for stage, spec in read_yaml("intents.yaml").items()}
 
 
-@lru_cache(maxsize=1)
 def _audience_data() -> dict[str, dict]:
-    return yaml.safe_load(
-        resources.files("assistant").joinpath("data/audiences.yaml").read_text(encoding="utf-8")
-    )
+    return read_yaml("audiences.yaml")
 
 
 @lru_cache(maxsize=1)
@@ -183,7 +178,9 @@ def for_other_group(question: str, hits: list[Hit]) -> tuple[set[str], set[str]]
     named for another one, with no guide among the candidates for the asked group: "退役军人优待证"
     finds only "老年人优待证办理", which does not answer it."""
     groups = _best_for_other_group(question, hits)
-    if groups is None or any(named_groups(h.title) & groups[0] for h in hits[:5] if h.kind == "guide"):
+    if groups is None or any(
+        named_groups(h.title) & groups[0] for h in hits[:CANDIDATE_WINDOW] if h.kind == "guide"
+    ):
         return None
     return groups
 
@@ -198,7 +195,7 @@ def asked_group_first(question: str, hits: list[Hit]) -> int:
     return next(
         (
             n
-            for n, h in enumerate(hits[1:5], start=1)
+            for n, h in enumerate(hits[1:CANDIDATE_WINDOW], start=1)
             if h.kind == "guide" and named_groups(h.title) & groups[0]
         ),
         0,
@@ -253,7 +250,7 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
     for choice, score in zip(choices, own, strict=True):
         if stages:
             named = named_stages(choice.title)
-            score += 2 * len(named & stages) - 2 * bool(named - stages)
+            score += NAMED_WEIGHT * len(named & stages) - NAMED_WEIGHT * bool(named - stages)
         scores.append(score)
     bundles = [n for n, c in enumerate(choices) if BUNDLE_MARK in c.title]
     if bundles and len(bundles) < len(choices):
@@ -262,9 +259,9 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
         asks_bundle = any(cue in question for cue in BUNDLE_CUES)
         for n, choice in enumerate(choices):
             if n in bundles:
-                scores[n] += 2 if asks_bundle else 0
+                scores[n] += NAMED_WEIGHT if asks_bundle else 0
             elif not asks_bundle and any(choice.title in choices[b].title for b in bundles):
-                scores[n] += 1
+                scores[n] += DEFAULT_READING_WEIGHT
     # the siblings differ by who applies (data/audiences.yaml); a question that names no group is
     # an ordinary resident's
     others = _decline_only_groups()  # siblings differ by who applies, not by scheme or business form
@@ -273,9 +270,11 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
     if any(named):
         for n, for_groups in enumerate(named):
             if groups:
-                scores[n] += 2 * len(for_groups & groups) - 2 * bool(for_groups - groups)
+                scores[n] += NAMED_WEIGHT * len(for_groups & groups) - NAMED_WEIGHT * bool(
+                    for_groups - groups
+                )
             elif not for_groups - _ordinary_groups():
-                scores[n] += 1
+                scores[n] += DEFAULT_READING_WEIGHT
     return scores
 
 
@@ -300,7 +299,7 @@ def prefer_named(question: str, hits: list[Hit], context: str = "") -> list[Hit]
     top = hits[0]
     family = [top] + [
         h
-        for h in hits[1:5]
+        for h in hits[1:CANDIDATE_WINDOW]
         if h.kind == "guide" and top.score - h.score <= SIBLING_MARGIN and same_family(top.title, h.title)
     ]
     if len(family) < 2:
@@ -311,40 +310,115 @@ def prefer_named(question: str, hits: list[Hit], context: str = "") -> list[Hit]
     return [named, *[h for h in hits if h is not named]]
 
 
-def decide(
-    hits: list[Hit],
-    language: str,
-    known_share: float,
-    guard_kind: str | None = None,
-    other_region: str | None = None,
-    question: str = "",
-    context: str = "",
-    residual: str = "",
-    items: list[Hit] | None = None,
-) -> Decision:
-    """What to do with a question. ``items``: the hits as the items they are about (an FAQ row of
-    a guide as that guide), for judging whom an item is for; the hits themselves when absent."""
-    if guard_kind:
-        return Decision("decline", guard_kind)
-    if other_region:
-        return Decision("decline", "other_region", details={"region": other_region})
-    if not hits or not is_covered(hits[0], language, known_share):
-        return Decision("decline", "no_match")
-    if question and (groups := for_other_group(question, items or hits)):
-        asked, named = groups
-        return Decision(
-            "decline",
-            "other_group",
-            details={
-                "item": (items or hits)[0].title,
-                "asked": "、".join(sorted(group_label(g) for g in asked)),
-                "named": "、".join(sorted(group_label(g) for g in named)),
-            },
-        )
-    choices = family_choices(hits, residual)
-    if choices:
-        named = named_choice(question, choices, context) if question else None
-        if named is None:
-            return Decision("clarify", choices=choices)
-        return Decision("answer", choices=[named])
+# -- the rules -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    kind: str  # answer | clarify | decline
+    reason: DeclineReason | None = None
+    choices: list[Hit] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)  # what a decline names (region, item …)
+
+
+@dataclass(frozen=True)
+class Case:
+    """What the rules look at for one question."""
+
+    question: str  # normalised
+    language: str  # "zh" or "en"
+    hits: list[Hit] | None = None  # the candidates, best first; None before the search
+    known_share: float = 0.0  # of the question's content words, the share the index knows
+    region: str | None = None  # another region whose rules the question asks for
+    context: str = ""  # the conversation's previous question, read with a short follow-up
+    residual: str = ""  # the question's item words (aspect words and fillers removed), Chinese only
+    items: list[Hit] | None = None  # the hits as the items they are about (an FAQ row as its guide)
+
+    @property
+    def candidates(self) -> list[Hit]:
+        return self.hits or []
+
+
+def _declines_guarded(case: Case) -> Decision | None:
+    """Instruction overrides, personal data, abuse and chatter (``guards``), whatever was found."""
+    kind = guard(case.question)
+    return Decision("decline", kind) if kind else None
+
+
+def _declines_other_region(case: Case) -> Decision | None:
+    """Another region's rules ("北京的公积金"): our guides are not theirs."""
+    if not case.region:
+        return None
+    return Decision("decline", DeclineReason.OTHER_REGION, details={"region": case.region})
+
+
+def _declines_no_match(case: Case) -> Decision | None:
+    """Nothing found, or nothing that plausibly answers the question (see ``is_covered``)."""
+    hits = case.candidates
+    if not hits or not is_covered(hits[0], case.language, case.known_share):
+        return Decision("decline", DeclineReason.NO_MATCH)
+    return None
+
+
+def _declines_other_group(case: Case) -> Decision | None:
+    """The item found is for another group of applicants than the one asking ("退役军人优待证" finds
+    only 老年人优待证办理)."""
+    items = case.items or case.candidates
+    if not case.question or (groups := for_other_group(case.question, items)) is None:
+        return None
+    asked, named = groups
+    return Decision(
+        "decline",
+        DeclineReason.OTHER_GROUP,
+        details={
+            "item": items[0].title,
+            "asked": "、".join(sorted(group_label(g) for g in asked)),
+            "named": "、".join(sorted(group_label(g) for g in named)),
+        },
+    )
+
+
+def _clarifies_family(case: Case) -> Decision | None:
+    """Members of one family tied for the question: ask which one is meant, unless the question
+    names one of them (then that one is the answer)."""
+    choices = family_choices(case.candidates, case.residual)
+    if not choices:
+        return None
+    named = named_choice(case.question, choices, case.context) if case.question else None
+    if named is None:
+        return Decision("clarify", choices=choices)
+    return Decision("answer", choices=[named])
+
+
+def _answers(case: Case) -> Decision:
+    """The best candidate answers."""
     return Decision("answer")
+
+
+@dataclass(frozen=True)
+class Rule:
+    decides: Callable[[Case], Decision | None]  # the decision, or None to leave it to the next rule
+    needs_search: bool = True  # False: decided on the question alone, before any search
+
+
+# What to do with a question: the first of these rules that decides, in this order.
+RULES: tuple[Rule, ...] = (
+    Rule(_declines_guarded, needs_search=False),
+    Rule(_declines_other_region),
+    Rule(_declines_no_match),
+    Rule(_declines_other_group),
+    Rule(_clarifies_family),
+    Rule(_answers),
+)
+
+
+def decide(case: Case) -> Decision | None:
+    """The decision of the first rule of ``RULES`` that makes one. Before the search (``case.hits``
+    None) the walk stops at the first rule that needs the candidates: None then means "search, and
+    decide again"; after it, the last rule always decides."""
+    for rule in RULES:
+        if rule.needs_search and case.hits is None:
+            return None
+        if (decision := rule.decides(case)) is not None:
+            return decision
+    raise AssertionError("the last rule always decides")

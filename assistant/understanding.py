@@ -9,37 +9,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 
-import yaml
-
+from assistant.aspects import ASPECTS as ASPECTS  # the names, re-exported
+from assistant.aspects import GENERAL, aspects
+from assistant.data_files import read_lines, read_yaml
+from assistant.thresholds import LATIN_PER_HAN, NO_ITEM_RESIDUAL
 from knowledge.text import normalise
 
-ASPECTS = (
-    "materials",
-    "conditions",
-    "time",
-    "fee",
-    "location",
-    "hours",
-    "phone",
-    "steps",
-    "online",
-    "booking",
-    "general",
-)
-
-# Words that carry no item: question frames, fillers, pronouns, and the words for going through a
-# procedure at all (审核, 手续, 办下来: "审核要多长时间" asks about the item in focus), and hedges (大概,
-# 差不多: "大概几天能批"). What remains after removing them and the aspect words is the part of a
-# question that can name an item.
-_FILLER = re.compile(
-    r"审核|审批|受理|手续|申请|办理|下来|请问|你好|您好|麻烦|谢谢|一下|那么|那个|这个|那|这|呢|吗|吧|啊|呀|哦|嘛|的|了|么|我|你|他|她|们|要|想|能|可以|"
-    r"需要|怎么|咋|如何|什么|啥|哪些|哪个|多少|是不是|是否|有没有|还|也|再|又|就|都|在|去|办|弄|搞|给|和|跟|或者|还是|"
-    r"现在|以后|之前|如果|的话|可不可以|行不行|大概|大约|大致|差不多|左右|通常|"
-    r"不|没|有|得|着|过|会|让|被|把|对|为|从|到|用|一个|个|一|二|第|"
-    r"[，。？！、；：,.?!;:\s\"'“”‘’（）()…~～-]"
-)
+_FILLERS = read_yaml("fillers.yaml")  # words that carry no item (see the data file)
+_FILLER = re.compile("|".join([*_FILLERS["zh"], _FILLERS["punctuation"]]))
+_EN_FILLER = frozenset(_FILLERS["en"])
 _LATIN = re.compile(r"[A-Za-z]")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _PICK = re.compile(r"^(?:选|要|是)?(?:第)?([一二三四五六七八九1-9])(?:个|项|种)?(?:吧|吗|的)?$")
@@ -58,19 +37,16 @@ class Understanding:
 
 @lru_cache(maxsize=1)
 def _aspect_words() -> dict[str, tuple[list[str], list[str]]]:
-    data = yaml.safe_load(
-        resources.files("assistant").joinpath("data/aspects.yaml").read_text(encoding="utf-8")
-    )
     return {
-        aspect: ([normalise(w) for w in spec.get("zh", [])], [w.lower() for w in spec.get("en", [])])
-        for aspect, spec in data.items()
+        name: ([normalise(w) for w in aspect.zh], [w.lower() for w in aspect.en])
+        for name, aspect in aspects().items()
     }
 
 
 def language_of(question: str) -> str:
     latin = len(_LATIN.findall(question))
     han = len(_HAN.findall(question))
-    return "en" if latin > 3 * max(han, 1) else "zh"
+    return "en" if latin > LATIN_PER_HAN * max(han, 1) else "zh"
 
 
 def _english_hit(word: str, text: str) -> bool:
@@ -105,16 +81,16 @@ def strip_aspect_words(text: str) -> str:
 def understand(question: str) -> Understanding:
     text = normalise(question)
     language = language_of(question)
-    aspects = detect_aspects(text, language)
-    aspect = aspects[0] if aspects else None
+    asked = detect_aspects(text, language)
+    aspect = asked[0] if asked else None
     residual = strip_aspect_words(text) if language == "zh" else re.sub(r"[^a-z]+", " ", text).strip()
     return Understanding(
         text=text,
         language=language,
-        aspect=aspect or "general",
+        aspect=aspect or GENERAL,
         aspect_explicit=aspect is not None,
         residual=residual,
-        also=aspects[1:],
+        also=asked[1:],
     )
 
 
@@ -122,80 +98,8 @@ def is_follow_up(u: Understanding) -> bool:
     """A question that names no item of its own ("那要多久？", "能在网上办吗", "how long does it take?")."""
     if u.language == "en":
         content = [w for w in u.residual.split() if w not in _EN_FILLER]
-        return len(content) <= 1
-    return len(u.residual) <= 1
-
-
-_EN_FILLER = set(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "to",
-        "do",
-        "does",
-        "did",
-        "i",
-        "we",
-        "my",
-        "our",
-        "it",
-        "its",
-        "is",
-        "are",
-        "was",
-        "be",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "me",
-        "you",
-        "your",
-        "this",
-        "that",
-        "there",
-        "here",
-        "then",
-        "so",
-        "what",
-        "which",
-        "how",
-        "long",
-        "much",
-        "many",
-        "when",
-        "where",
-        "who",
-        "why",
-        "if",
-        "for",
-        "of",
-        "in",
-        "on",
-        "at",
-        "with",
-        "from",
-        "by",
-        "get",
-        "take",
-        "need",
-        "needs",
-        "have",
-        "has",
-        "any",
-        "also",
-        "too",
-        "please",
-        "tell",
-        "know",
-        "about",
-        "still",
-    ]
-)
+        return len(content) <= NO_ITEM_RESIDUAL
+    return len(u.residual) <= NO_ITEM_RESIDUAL
 
 
 def picked_choice(question: str, n_choices: int) -> int | None:
@@ -211,12 +115,9 @@ def picked_choice(question: str, n_choices: int) -> int | None:
 
 @lru_cache(maxsize=1)
 def _glossary() -> list[tuple[re.Pattern[str], str]]:
-    path = resources.files("assistant").joinpath("data/glossary_en.txt")
-    if not path.is_file():
-        return []
     entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#") or "\t" not in line:
+    for line in read_lines("glossary_en.txt"):
+        if "\t" not in line:
             continue
         english, chinese = line.split("\t", 1)
         entries.append((english.strip().lower(), chinese.strip()))

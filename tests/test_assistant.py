@@ -8,7 +8,7 @@ import pytest
 
 from assistant.engine import Assistant, ConversationState
 from assistant.guards import guard
-from assistant.policy import asked_group_first, decide, family_choices, for_other_group, same_family
+from assistant.policy import Case, asked_group_first, decide, family_choices, for_other_group, same_family
 from assistant.understanding import chinese_terms, is_follow_up, picked_choice, understand
 from halls.places import PlaceDirectory, load_places
 from halls.privacy import mask
@@ -107,7 +107,7 @@ def test_clarification_round_trip(bot):
             dense=0.9,
         ),
     ]
-    decision = decide(hits, "zh", known_share=1.0)
+    decision = decide(Case("", "zh", hits, known_share=1.0))
     assert decision.kind == "clarify" and [h.id for h in decision.choices] == [
         "990100-SP-0001",
         "990100-SP-0002",
@@ -380,8 +380,8 @@ def test_a_question_that_names_one_sibling_is_not_asked_back():
         sibling("b", "优秀创业项目资助核发（社会征集项目资助）", 2.95),
         sibling("c", "优秀创业项目资助核发（大赛选拔项目落地资助）", 2.9),
     ]
-    assert decide(siblings, "zh", 1.0, question="想申请优秀创业项目资助").kind == "clarify"
-    named = decide(siblings, "zh", 1.0, question="我们拿了创业大赛第二名，想申请资助")
+    assert decide(Case("想申请优秀创业项目资助", "zh", siblings, known_share=1.0)).kind == "clarify"
+    named = decide(Case("我们拿了创业大赛第二名，想申请资助", "zh", siblings, known_share=1.0))
     assert named.kind == "answer" and named.choices[0].id == "c"
 
 

@@ -1,7 +1,7 @@
 """The house's one-way flow, checked on the source: each wing imports only the wings below it.
 
-    halls  ←  knowledge  ←  assistant  ←  zhiyin (services, use-cases, web, CLI)
-       ↖────  doorplate  ←──────────────────┘
+halls  ←  knowledge  ←  assistant  ←  zhiyin (services, use-cases, web, CLI)
+   ↖────  doorplate  ←──────────────────┘
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from assistant.declines import HOTLINE
 from doorplate.codes import format_code
 from knowledge.chunking import days_text, material_line
 
-HOTLINE = "12345"
 PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 ELDER_COOKIE = "zhiyin_elder"
 

@@ -21,6 +21,7 @@ from assistant.declines import HANDOFF_WINDOW, HOTLINE, DeclineReason
 from assistant.llm import LLMRewriter, key_facts
 from assistant.policy import Case, Decision, asked_group_first, decide, prefer_named
 from assistant.regions import foreign_region, regions_of
+from assistant.smalltalk import small_talk_reply
 from assistant.thresholds import (
     CANDIDATE_WINDOW,
     CONTEXT_READING_WEIGHT,
@@ -150,6 +151,8 @@ class Assistant:
 
         # the rules that need no search (the guard) are asked first, before a follow-up is answered
         if (early := decide(Case(u.text, u.language))) is not None:
+            if early.kind == "greet":
+                return self._greet(early, u, state)
             return self._decline(early, u, state, place_obj)
 
         focus = self.kb.get(state.focus) if state.focus else None
@@ -379,6 +382,11 @@ class Assistant:
             state=state,
             suggestions=titles,
         )
+
+    def _greet(self, decision: Decision, u: Understanding, state: ConversationState) -> Reply:
+        """Small talk: a short reply and things to ask; the conversation keeps its item in focus."""
+        text, offered = small_talk_reply(decision.details["kind"], u.language)
+        return Reply(answer=text, aspect=GENERAL, language=u.language, state=state, suggestions=offered)
 
     def _decline(
         self,

@@ -25,6 +25,7 @@ from functools import lru_cache
 from assistant.data_files import read_yaml
 from assistant.declines import DeclineReason
 from assistant.guards import guard
+from assistant.smalltalk import small_talk
 from assistant.thresholds import (
     CANDIDATE_WINDOW,
     CLARIFY_MARGIN,
@@ -315,7 +316,7 @@ def prefer_named(question: str, hits: list[Hit], context: str = "") -> list[Hit]
 
 @dataclass
 class Decision:
-    kind: str  # answer | clarify | decline
+    kind: str  # answer | clarify | decline | greet
     reason: DeclineReason | None = None
     choices: list[Hit] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)  # what a decline names (region, item …)
@@ -343,6 +344,12 @@ def _declines_guarded(case: Case) -> Decision | None:
     """Instruction overrides, personal data, abuse and chatter (``guards``), whatever was found."""
     kind = guard(case.question)
     return Decision("decline", kind) if kind else None
+
+
+def _greets(case: Case) -> Decision | None:
+    """A greeting, thanks or goodbye alone ("你好", "谢谢"): a short reply and things to ask."""
+    kind = small_talk(case.question)
+    return Decision("greet", details={"kind": kind}) if kind else None
 
 
 def _declines_other_region(case: Case) -> Decision | None:
@@ -404,6 +411,7 @@ class Rule:
 # What to do with a question: the first of these rules that decides, in this order.
 RULES: tuple[Rule, ...] = (
     Rule(_declines_guarded, needs_search=False),
+    Rule(_greets, needs_search=False),
     Rule(_declines_other_region),
     Rule(_declines_no_match),
     Rule(_declines_other_group),

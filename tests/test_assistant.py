@@ -503,3 +503,25 @@ def test_an_faq_row_answer_quotes_its_guide_where_the_guide_says_more(bot):
     assert quoted.rstrip("。").split("；")[0] in " ".join(
         [*linked.conditions, *linked.steps, *(p.a for p in linked.faq)]
     )
+
+
+@pytest.mark.parametrize("message", ["你好", "您好！", "谢谢", "好的，谢谢你", "Hello", "thank you!"])
+def test_small_talk_gets_a_short_reply_and_things_to_ask_not_a_decline(bot, message):
+    reply = bot.reply(message)
+    assert not reply.declined and reply.reason is None and reply.sources == []
+    assert len(reply.suggestions) == 3 and all(q in reply.answer for q in reply.suggestions)
+    assert "没有找到" not in reply.answer and "Sorry" not in reply.answer
+
+
+def test_a_greeting_inside_a_question_leaves_the_question(bot):
+    reply = bot.reply("你好，身份证丢了怎么补办")
+    assert not reply.declined
+    assert reply.sources[0].id == bot.reply("身份证丢了怎么补办").sources[0].id
+
+
+def test_thanks_and_goodbye_keep_the_item_in_focus(bot):
+    first = bot.reply("开个体户要带啥材料")
+    thanks = bot.reply("谢谢", first.state)
+    bye = bot.reply("再见", thanks.state)
+    assert "12345" in bye.answer and bye.suggestions == []
+    assert bot.reply("那要多久", bye.state).sources == bot.reply("那要多久", first.state).sources

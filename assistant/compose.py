@@ -344,20 +344,25 @@ def compose_decline(
     language: str,
     details: Mapping[str, str] | None = None,
     video_help: str | None = None,
+    handoff: bool = True,
 ) -> str:
     """The polite refusal for ``reason``, naming what ``details`` holds (the region, the item …),
-    and a person to turn to."""
+    and a person to turn to (not with ``handoff=False``: the opening of an ask-back)."""
     details = details or {}
     if language == "en":
-        text = DECLINE_EN[reason].format_map({"region": "that region", **details})
+        text = DECLINE_EN[reason].format_map(
+            {"region": "that region", "asked": "this", "service": "", **details}
+        )
+        if not handoff:
+            return text
         return (
             text
             + f" You can call the {HOTLINE} hotline or ask at the {HANDOFF_WINDOW} (assisted-service window)"
             + (f", or start a video call: {video_help}" if video_help else "")
             + "."
         )
-    text = DECLINE_TEXT[reason].format_map({"region": "外地", **details})
-    if decline_texts()[reason].handoff:
+    text = DECLINE_TEXT[reason].format_map({"region": "外地", "asked": "这件事", "service": "", **details})
+    if handoff and decline_texts()[reason].handoff:
         text += f"您可以拨打{HOTLINE}政务服务便民热线，或到政务服务中心“{HANDOFF_WINDOW}”请工作人员帮忙"
         text += f"，也可以点此视频咨询：{video_help}。" if video_help else "。"
     return text
@@ -378,12 +383,17 @@ def brief(g: Guide, aspect: str) -> str | None:
     return "；".join(line.rstrip("。") for line in lines) or None
 
 
-def compose_clarify(titles: list[str], language: str, briefs: Sequence[str | None] = ()) -> str:
+def compose_clarify(
+    titles: list[str], language: str, briefs: Sequence[str | None] = (), preface: str | None = None
+) -> str:
+    """Which of ``titles`` is meant; ``preface`` opens it when none of them is what was asked."""
     briefs = list(briefs) + [None] * (len(titles) - len(briefs))
     numbered = "\n".join(
         f"{i}. {t}" + (f"（{b}）" if b else "")
         for i, (t, b) in enumerate(zip(titles, briefs, strict=False), start=1)
     )
     if language == "en":
-        return f"Which of these do you mean?\n{numbered}\nReply with the number."
-    return f"这几项容易混淆，您要办的是哪一项？\n{numbered}\n请回复序号或名称。"
+        opening = f"{preface} Is it one of these?" if preface else "Which of these do you mean?"
+        return f"{opening}\n{numbered}\nReply with the number."
+    opening = f"{preface}您是要办以下哪一项？" if preface else "这几项容易混淆，您要办的是哪一项？"
+    return f"{opening}\n{numbered}\n请回复序号或名称。"

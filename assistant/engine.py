@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from assistant.aspects import GENERAL, aspects
 from assistant.compose import brief, compose_clarify, compose_decline, compose_source, english_frame
+from assistant.coverage import CoverageIndex
 from assistant.data_files import read_lines
 from assistant.declines import HANDOFF_WINDOW, HOTLINE, DeclineReason
 from assistant.llm import LLMRewriter, key_facts
@@ -92,6 +93,7 @@ class Assistant:
     def __post_init__(self) -> None:
         self._local_regions: set[str] | None = None
         self._bundles: tuple[int, dict[str, list[str]]] | None = None
+        self.coverage = CoverageIndex(self.kb)
 
     def bundles_with(self, source_id: str) -> list[str]:
         """Names of the "一件事" bundles that include an item (the reverse of ``Guide.bundle``)."""
@@ -177,6 +179,9 @@ class Assistant:
         if first := asked_group_first(u.text, items):
             hits = [hits[first], *hits[:first], *hits[first + 1 :]]
             items = [items[first], *items[:first], *items[first + 1 :]]
+        residual = u.residual if u.language == "zh" else ""
+        # acts, objects and groups are read in Chinese: an English question is judged by its match
+        gaps = [self.coverage.gap(u.text, residual, item) for item in items] if u.language == "zh" else []
         decision = decide(
             Case(
                 u.text,
@@ -185,8 +190,10 @@ class Assistant:
                 known_share=self.kb.known_share(u.residual or u.text),
                 region=region,
                 context=context,
-                residual=u.residual if u.language == "zh" else "",
+                residual=residual,
                 items=items,
+                gaps=tuple(gaps),
+                lookup_service=self._lookup_note(items, u.language),
             )
         )
         assert decision is not None  # searched: the last rule decides
@@ -373,8 +380,12 @@ class Assistant:
         refs = [SourceRef(id=h.id, title=h.title, section=h.section) for h in decision.choices]
         guides = [self.kb.get(h.id) for h in decision.choices]
         briefs = [brief(g.guide, aspect) if g and g.guide else None for g in guides]
+        preface = None
+        if decision.reason == DeclineReason.NOT_COVERED:  # none covers it: the closest items instead
+            preface = compose_decline(decision.reason, u.language, decision.details, handoff=False)
         return Reply(
-            answer=compose_clarify(titles, u.language, briefs),
+            answer=compose_clarify(titles, u.language, briefs, preface),
+            reason=decision.reason,
             choices=refs,
             ranked=ranked,
             aspect=aspect,
@@ -382,6 +393,18 @@ class Assistant:
             state=state,
             suggestions=titles,
         )
+
+    def _lookup_note(self, items: list[Hit], language: str) -> str:
+        """Where one's own records can be looked up: the knowledge base's look-up service among the
+        candidates, with its link or window ("" when there is none)."""
+        found = self.coverage.lookup_service(items)
+        source = self.kb.get(found.id) if found else None
+        if source is None or source.guide is None:
+            return ""
+        where = source.guide.online_url or source.guide.window or ""
+        if language == "en":
+            return f'You can look it up yourself with "{source.title}"' + (f": {where}." if where else ".")
+        return f"可以通过“{source.title}”自助查询" + (f"：{where}。" if where else "。")
 
     def _greet(self, decision: Decision, u: Understanding, state: ConversationState) -> Reply:
         """Small talk: a short reply and things to ask; the conversation keeps its item in focus."""
@@ -396,7 +419,7 @@ class Assistant:
         place: Place | None,
     ) -> Reply:
         video = place.video_help if place else None
-        if decision.reason == DeclineReason.NO_MATCH:
+        if decision.reason in (DeclineReason.NO_MATCH, DeclineReason.NOT_COVERED):
             state.last_question = u.text  # a clarifying next turn may make it answerable
         handoff = {"hotline": HOTLINE, "window": HANDOFF_WINDOW}
         if video:

@@ -20,13 +20,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from assistant.acts import asked_stages, named_stages
+from assistant.audiences import (
+    asked_groups,
+    decline_only_groups,
+    excluded_by,
+    group_label,
+    named_groups,
+    ordinary_groups,
+)
+from assistant.coverage import Gap, act_labels, is_personal_lookup
 from assistant.data_files import read_yaml
 from assistant.declines import DeclineReason
 from assistant.guards import guard
 from assistant.smalltalk import small_talk
 from assistant.thresholds import (
+    ASK_BACK_CHOICES,
     CANDIDATE_WINDOW,
     CLARIFY_MARGIN,
     DEFAULT_READING_WEIGHT,
@@ -36,6 +46,7 @@ from assistant.thresholds import (
     MIN_KNOWN_SHARE,
     NAMED_WEIGHT,
     SIBLING_MARGIN,
+    UNCOVERED_ECHO_CHARS,
 )
 from knowledge.models import Hit
 
@@ -103,63 +114,6 @@ def _pairs(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-@lru_cache(maxsize=1)
-def _stages() -> dict[str, tuple[list[str], list[str]]]:
-    return {stage: (spec["asks"], spec["names"]) for stage, spec in read_yaml("intents.yaml").items()}
-
-
-def _audience_data() -> dict[str, dict]:
-    return read_yaml("audiences.yaml")
-
-
-@lru_cache(maxsize=1)
-def _audiences() -> dict[str, tuple[list[str], list[str]]]:
-    return {group: (spec["asks"], spec["names"]) for group, spec in _audience_data().items()}
-
-
-@lru_cache(maxsize=1)
-def _ask_patterns() -> dict[str, re.Pattern[str]]:
-    return {
-        group: re.compile(spec["asks_pattern"])
-        for group, spec in _audience_data().items()
-        if "asks_pattern" in spec
-    }
-
-
-def _excluded_by(groups: set[str]) -> set[str]:
-    """The groups an applicant of ``groups`` cannot also belong to (a 内地居民 is no foreigner)."""
-    data = _audience_data()
-    return {other for group in groups for other in data[group].get("excludes", [])}
-
-
-@lru_cache(maxsize=1)
-def _decline_only_groups() -> frozenset[str]:
-    return frozenset(group for group, spec in _audience_data().items() if spec.get("decline_only"))
-
-
-@lru_cache(maxsize=1)
-def _ordinary_groups() -> frozenset[str]:
-    return frozenset(group for group, spec in _audience_data().items() if spec.get("ordinary"))
-
-
-def asked_groups(question: str) -> set[str]:
-    """The groups of applicants the question speaks as (foreigner, military …)."""
-    patterns = _ask_patterns()
-    return {
-        group
-        for group, (asks, _) in _audiences().items()
-        if any(w in question for w in asks) or (group in patterns and patterns[group].search(question))
-    }
-
-
-def named_groups(title: str) -> set[str]:
-    return {group for group, (_, names) in _audiences().items() if any(w in title for w in names)}
-
-
-def group_label(group: str) -> str:
-    return _audience_data()[group]["label"]
-
-
 def _best_for_other_group(question: str, hits: list[Hit]) -> tuple[set[str], set[str]] | None:
     """(asked, named) when the question is asked for a group and the best guide is named for
     another one."""
@@ -169,7 +123,7 @@ def _best_for_other_group(question: str, hits: list[Hit]) -> tuple[set[str], set
     named = named_groups(hits[0].title)
     if not named or named & asked:
         return None
-    if named <= _ordinary_groups() and not asked & _excluded_by(named):
+    if named <= ordinary_groups() and not asked & excluded_by(named):
         return None  # a soldier or an old person is an ordinary resident too
     return asked, named
 
@@ -201,15 +155,6 @@ def asked_group_first(question: str, hits: list[Hit]) -> int:
         ),
         0,
     )
-
-
-def asked_stages(question: str) -> set[str]:
-    """The stages of an item's life the question speaks of (first time, lost, renew, …)."""
-    return {stage for stage, (asks, _) in _stages().items() if any(w in question for w in asks)}
-
-
-def named_stages(title: str) -> set[str]:
-    return {stage for stage, (_, names) in _stages().items() if any(w in title for w in names)}
 
 
 _SEGMENT = re.compile(r"[^\w]+")
@@ -265,7 +210,7 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
                 scores[n] += DEFAULT_READING_WEIGHT
     # the siblings differ by who applies (data/audiences.yaml); a question that names no group is
     # an ordinary resident's
-    others = _decline_only_groups()  # siblings differ by who applies, not by scheme or business form
+    others = decline_only_groups()  # siblings differ by who applies, not by scheme or business form
     groups = asked_groups(question) - others
     named = [named_groups(c.title) - others for c in choices]
     if any(named):
@@ -274,7 +219,7 @@ def _named_scores(question: str, choices: list[Hit]) -> list[int]:
                 scores[n] += NAMED_WEIGHT * len(for_groups & groups) - NAMED_WEIGHT * bool(
                     for_groups - groups
                 )
-            elif not for_groups - _ordinary_groups():
+            elif not for_groups - ordinary_groups():
                 scores[n] += DEFAULT_READING_WEIGHT
     return scores
 
@@ -334,6 +279,8 @@ class Case:
     context: str = ""  # the conversation's previous question, read with a short follow-up
     residual: str = ""  # the question's item words (aspect words and fillers removed), Chinese only
     items: list[Hit] | None = None  # the hits as the items they are about (an FAQ row as its guide)
+    gaps: tuple[Gap | None, ...] = ()  # what each item does not cover of the question (coverage)
+    lookup_service: str = ""  # where one's own records can be looked up, said in the reply's language
 
     @property
     def candidates(self) -> list[Hit]:
@@ -357,6 +304,13 @@ def _declines_other_region(case: Case) -> Decision | None:
     if not case.region:
         return None
     return Decision("decline", DeclineReason.OTHER_REGION, details={"region": case.region})
+
+
+def _declines_personal_lookup(case: Case) -> Decision | None:
+    """One's own records or case ("帮我查下社保交了几年", "我的低保批下来没有"): say where to look it up."""
+    if not is_personal_lookup(case.question):
+        return None
+    return Decision("decline", DeclineReason.PERSONAL_LOOKUP, details={"service": case.lookup_service})
 
 
 def _declines_no_match(case: Case) -> Decision | None:
@@ -383,6 +337,27 @@ def _declines_other_group(case: Case) -> Decision | None:
             "named": "、".join(sorted(group_label(g) for g in named)),
         },
     )
+
+
+def _declines_uncovered(case: Case) -> Decision | None:
+    """None of the candidates covers the act and the object asked (``coverage``): ask back with the
+    items that come closest (same object, another act), or decline when none does. While one
+    candidate covers it, the ranking stands: the act and object read from a question are evidence
+    against an item only when no candidate at all fits them."""
+    if not case.gaps or any(gap is None for gap in case.gaps):
+        return None
+    gap = case.gaps[0]
+    items = case.items or case.candidates
+    asked = f"{gap.objects[0] if gap.objects else case.residual[:UNCOVERED_ECHO_CHARS]}{act_labels(gap.acts)}"
+    details = {"asked": f"“{asked}”"} if asked else {}
+    closest: dict[str, Hit] = {}  # the same object with another act, best first, each item once
+    for item, item_gap in zip(items, case.gaps, strict=False):
+        if item_gap is not None and item_gap.kind == "act" and item.kind == "guide":
+            closest.setdefault(item.id, item)
+    if closest:
+        choices = list(closest.values())[:ASK_BACK_CHOICES]
+        return Decision("clarify", DeclineReason.NOT_COVERED, choices=choices, details=details)
+    return Decision("decline", DeclineReason.NOT_COVERED, details=details)
 
 
 def _clarifies_family(case: Case) -> Decision | None:
@@ -413,8 +388,10 @@ RULES: tuple[Rule, ...] = (
     Rule(_declines_guarded, needs_search=False),
     Rule(_greets, needs_search=False),
     Rule(_declines_other_region),
+    Rule(_declines_personal_lookup),
     Rule(_declines_no_match),
     Rule(_declines_other_group),
+    Rule(_declines_uncovered),
     Rule(_clarifies_family),
     Rule(_answers),
 )

@@ -17,6 +17,7 @@ _CUES = read_yaml("regions.yaml")
 _TRAVEL: tuple[str, ...] = tuple(_CUES["travel"])
 _RULE_PLACE = re.compile(f"(?:市|省)?(?:{'|'.join(_CUES['rule_place'])})")
 _RULE_ACT = re.compile(f"(?:市|省)?(?:{'|'.join(_CUES['rule_act'])})")
+_NOT_OPENING_RULE = re.compile(f"(?:市|省)?(?:{'|'.join(_CUES['opening_not'])})")
 
 
 @lru_cache(maxsize=1)
@@ -49,7 +50,7 @@ def foreign_region(text: str, local: set[str]) -> str | None:
     """A region the question is about that is none of the ``local`` ones, if any.
 
     Only a region that is the place of the rule counts ("北京的公积金", "上海办居住证",
-    "在广州注册个体户"), not one merely mentioned ("在杭州工作", "去上海看病" is what 异地就医 is
+    "在广州注册个体户", "长沙低保怎么申请": a name that opens the question), not one merely mentioned ("在杭州工作", "去上海看病" is what 异地就医 is
     about) or travelled to ("去澳门的旅游签注"); and none when the question also names a local
     region.
     """
@@ -65,6 +66,7 @@ def foreign_region(text: str, local: set[str]) -> str | None:
         before, after = text[max(0, m.start() - 1) : m.start()], text[m.end() :]
         if before in _TRAVEL:
             continue  # a destination ("去澳门的旅游签注"), not the place whose rule is asked
-        if _RULE_PLACE.match(after) or (before == "在" and _RULE_ACT.match(after)):
+        opens = m.start() == 0 and after and not _NOT_OPENING_RULE.match(after)
+        if opens or _RULE_PLACE.match(after) or (before == "在" and _RULE_ACT.match(after)):
             mentioned.append(m.group(0))
     return mentioned[0] if mentioned else None

@@ -37,6 +37,19 @@ NAMED_WEIGHT = 2
 # item rather than the bundle containing it); set by hand, not measured separately.
 DEFAULT_READING_WEIGHT = 1
 
+# -- whether an item covers the question's object (coverage) ---------------------------------------
+# A word of the question that names items (it is in some guide's name or aliases) tells items apart
+# when it is in at most this share of the names (身份证, 驾驶证, 营业执照 — not 证书, 登记, 申请); the item
+# must then mention it. Set from the names' word shares in the demo and Guangdong bases (see
+# eval/README.md, issue 14).
+SPECIFIC_NAME_SHARE = 0.02
+# Items offered when none covers the question but some cover its object with another act ("没有找到
+# 营业执照遗失补办的指南。您是要办以下哪一项？"); set by hand, as many as a phone shows without scrolling.
+ASK_BACK_CHOICES = 3
+# Characters of the question's item words a reply echoes when it names no object ("没有找到“…”的指南");
+# set by hand.
+UNCOVERED_ECHO_CHARS = 12
+
 # -- conversations (engine) ------------------------------------------------------------------------
 # Candidates asked of the knowledge base per search; set by hand, not measured separately.
 SEARCH_DEPTH = 8

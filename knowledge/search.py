@@ -235,6 +235,16 @@ class KnowledgeBase:
             weight.items(), splitter.words, lambda run: v.bm25.attests(run) or splitter.in_dictionary(run)
         )
 
+    def words(self, text: str) -> list[str]:
+        """The text's words as the index splits them (jieba's precise mode, with the guides' names and
+        aliases in its dictionary); normalised first."""
+        return self._current().bm25.splitter.words(normalise(text))
+
+    def subwords(self, text: str) -> list[str]:
+        """Every dictionary word inside the text (jieba's search mode, with the guides' names and
+        aliases in its dictionary: 居民身份证补领 gives 居民, 身份证, 居民身份证, 补领 …); normalised first."""
+        return self._current().bm25.splitter.subwords(normalise(text))
+
     def known_share(self, text: str) -> float:
         """Share of the text's content words that the index knows (see ``BM25Index.known_share``)."""
         return self._current().bm25.known_share(normalise(text))

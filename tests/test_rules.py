@@ -70,7 +70,13 @@ def test_an_item_for_another_group_is_declined():
 def test_every_reason_has_texts_in_both_languages_and_they_name_what_the_details_hold():
     reasons = read_yaml("declines.yaml")["reasons"]
     assert set(reasons) == set(DeclineReason)
-    details = {"region": "北京", "item": "老年人优待证办理", "asked": "军人", "named": "老年人"}
+    details = {
+        "region": "北京",
+        "item": "老年人优待证办理",
+        "asked": "军人",
+        "named": "老年人",
+        "service": "可以网上查询。",
+    }
     for reason in DeclineReason:
         assert reasons[reason]["zh"] and reasons[reason]["en"], reason
         zh = compose_decline(reason, "zh", details)

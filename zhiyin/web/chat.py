@@ -35,8 +35,8 @@ class ChatResponse(BaseModel):
     declined: bool
     reason: str | None = Field(
         None,
-        description="Why it declined: no_match, other_region, other_group, chatter, personal_data, "
-        "injection or abuse.",
+        description="Why it declined (or, with choices, asks back): no_match, not_covered, "
+        "personal_lookup, other_region, other_group, chatter, personal_data, injection or abuse.",
     )
     handoff: dict | None = None
     choices: list[SourceRef] | None = None

@@ -18,7 +18,7 @@ from knowledge import EmbeddingModelError, KnowledgeBaseError
 from zhiyin import __version__
 from zhiyin.services import Services
 from zhiyin.usecases import purge_visits
-from zhiyin.web import booking, booking_pages, chat, places, search
+from zhiyin.web import admin, booking, booking_pages, chat, places, search
 from zhiyin.web.limits import RateLimiter, rate_limited
 
 log = logging.getLogger("zhiyin")
@@ -88,7 +88,7 @@ def create_app(services: Services | None = None) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     app.add_exception_handler(BookingError, booking.booking_error)
-    for module in (search, chat, places, booking, booking_pages):
+    for module in (search, chat, places, booking, booking_pages, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(files("zhiyin.web") / "static")), name="static")
     return app

@@ -42,6 +42,7 @@ from assistant.understanding import (
     understand,
 )
 from halls.places import Place, PlaceDirectory
+from halls.privacy import mask
 from knowledge import KnowledgeBase
 from knowledge.models import Hit, Source
 from knowledge.text import normalise
@@ -346,7 +347,7 @@ class Assistant:
         if source.faq and source.faq.guide_id:
             state.focus = source.faq.guide_id
         state.aspect = aspect
-        state.last_question = u.text
+        state.last_question = mask(u.text)  # no personal data rests in the session state
         return Reply(
             answer=text,
             sources=refs,
@@ -375,7 +376,7 @@ class Assistant:
         titles = [h.title for h in decision.choices]
         state.choices = [h.id for h in decision.choices]
         state.aspect = aspect
-        state.last_question = u.text
+        state.last_question = mask(u.text)  # no personal data rests in the session state
         ranked = [h.id for h in decision.choices] + [h.id for h in hits if h.id not in state.choices]
         refs = [SourceRef(id=h.id, title=h.title, section=h.section) for h in decision.choices]
         guides = [self.kb.get(h.id) for h in decision.choices]
@@ -420,7 +421,7 @@ class Assistant:
     ) -> Reply:
         video = place.video_help if place else None
         if decision.reason in (DeclineReason.NO_MATCH, DeclineReason.NOT_COVERED):
-            state.last_question = u.text  # a clarifying next turn may make it answerable
+            state.last_question = mask(u.text)  # a clarifying next turn may make it answerable
         handoff = {"hotline": HOTLINE, "window": HANDOFF_WINDOW}
         if video:
             handoff["video"] = video

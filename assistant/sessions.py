@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from assistant.engine import ConversationState
-from halls.privacy import mask
+from halls.privacy import mask, mask_echoes
 from halls.sql import Base, utcnow
 
 
@@ -88,7 +88,7 @@ class SessionStore:
             turn = ChatTurn(
                 session_id=session_id,
                 role="assistant",
-                content=mask(answer),
+                content=mask_echoes(answer, question),  # the guide's words stay as they are
                 sources=json.dumps(sources, ensure_ascii=False),
             )
             db.add(turn)

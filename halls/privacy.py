@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
-# 18-digit resident ID (last may be X), 15-digit old IDs; mainland mobiles; landlines with area code.
+# 18-digit resident ID (last may be X), 15-digit old IDs, also written in groups ("220102 19900101
+# 1234"); mainland mobiles; landlines with area code. Full-width digits are read as digits first.
 _ID = re.compile(
-    r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])|(?<!\d)(\d{6})(\d{6})(\d{3})(?!\d)"
+    r"(?<![0-9A-Za-z])(\d{6})[ -]?(\d{8})[ -]?(\d{3}[\dXx])(?![0-9A-Za-z])"
+    r"|(?<!\d)(\d{6})[ -]?(\d{6})[ -]?(\d{3})(?!\d)"
 )
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ＋－　", "0123456789Xx+- ")
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-(\d{7,8})(?!\d)")
 _NAME_INTRO = re.compile(
@@ -26,11 +29,25 @@ def mask(text: str, keep_landlines: bool = True) -> str:
 
     Office landlines (0999-1234567) are public service numbers and stay, unless asked otherwise.
     """
+    text = text.translate(_FULL_WIDTH)
     text = _ID.sub(mask_id, text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     if not keep_landlines:
         text = _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(2)[-2:]}", text)
     return _NAME_INTRO.sub(lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}", text)
+
+
+def mask_echoes(text: str, source: str) -> str:
+    """``text`` with the personal data found in ``source`` masked where it is repeated — and nothing
+    else touched: an answer composed from a guide keeps the guide's words ("由本人申请") while a
+    phone number the citizen typed, if echoed, is masked."""
+    typed = source.translate(_FULL_WIDTH)
+    masked = {m.group(0): mask(m.group(0)) for pattern in (_ID, _MOBILE) for m in pattern.finditer(typed)}
+    for m in _NAME_INTRO.finditer(typed):
+        masked[m.group(2) + m.group(3)] = m.group(2) + "*" * len(m.group(3))
+    for value in sorted(masked, key=len, reverse=True):
+        text = text.replace(value, masked[value])
+    return text
 
 
 def mask_name(name: str) -> str:

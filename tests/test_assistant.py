@@ -525,3 +525,15 @@ def test_thanks_and_goodbye_keep_the_item_in_focus(bot):
     bye = bot.reply("再见", thanks.state)
     assert "12345" in bye.answer and bye.suggestions == []
     assert bot.reply("那要多久", bye.state).sources == bot.reply("那要多久", first.state).sources
+
+
+def test_masking_reads_full_width_digits_and_grouped_id_numbers():
+    from halls.privacy import mask_echoes
+
+    assert mask("电话１３８１２３４５６７８") == "电话138****5678"
+    assert mask("220102 19900101 1234") == "22**************34"
+    guide = "相片或姓名等变更的，由本人申请。"
+    assert (
+        mask_echoes(guide + "您的电话13812345678", "我叫张三丰，电话１３８１２３４５６７８")
+        == guide + "您的电话138****5678"
+    )

@@ -128,6 +128,47 @@ def test_personal_data_is_masked_before_storage(client, settings):
 
 
 @pytest.mark.parametrize(
+    "message, secrets",
+    [
+        (
+            "我身份证号220102199001011234，电话13812345678，社保卡丢了怎么补",
+            ["220102199001011234", "13812345678"],
+        ),
+        ("电话１３８１２３４５６７８，社保卡丢了怎么补", ["１３８１２３４５６７８", "13812345678"]),
+        ("身份证220102 19900101 1234，社保卡丢了怎么补", ["220102 19900101 1234", "19900101"]),
+    ],
+)
+def test_no_phone_or_id_rests_in_clear_in_turns_or_session_state(client, settings, message, secrets):
+    from sqlalchemy import text
+
+    reply = client.post("/api/chat", json={"message": message}).json()
+    with create_engine(settings.database).connect() as db:
+        rows = db.execute(
+            text(
+                "SELECT content FROM chat_turns WHERE session_id=:s "
+                "UNION ALL SELECT state FROM chat_sessions WHERE id=:s"
+            ),
+            {"s": reply["session_id"]},
+        ).all()
+    stored = [r[0] for r in rows]
+    assert len(stored) == 3  # the question, the answer, the session's state
+    assert not [(c, s) for c in stored for s in secrets if s in c]
+
+
+def test_the_guides_words_are_stored_as_they_are_only_the_citizens_data_is_masked(client, settings):
+    from sqlalchemy import text
+
+    reply = client.post("/api/chat", json={"message": "我叫李小明，补办身份证要带啥"}).json()
+    assert "本人" in reply["answer"]  # the guide says the applicant must come in person
+    with create_engine(settings.database).connect() as db:
+        answer = db.execute(
+            text("SELECT content FROM chat_turns WHERE session_id=:s AND role='assistant'"),
+            {"s": reply["session_id"]},
+        ).scalar_one()
+    assert answer == reply["answer"]
+
+
+@pytest.mark.parametrize(
     ("payload", "status"),
     [
         ({}, 422),

@@ -32,8 +32,9 @@ class ChatService:
         """Stateless use (the OpenAI-compatible API): earlier user turns rebuild the conversation."""
         state: ConversationState | None = None
         reply: Reply | None = None
-        for message in user_messages:
-            reply = self.assistant.reply(message, state, place=place)
+        for n, message in enumerate(user_messages, start=1):
+            # earlier turns only rebuild the state: one LLM rewrite per request, for the last one
+            reply = self.assistant.reply(message, state, place=place, rewrite=n == len(user_messages))
             state = reply.state
         assert reply is not None
         return reply

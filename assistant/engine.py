@@ -95,6 +95,15 @@ class Assistant:
         self._local_regions: set[str] | None = None
         self._bundles: tuple[int, dict[str, list[str]]] | None = None
         self.coverage = CoverageIndex(self.kb)
+        self._item_names: tuple[int, list[str]] | None = None
+
+    def item_names(self) -> list[str]:
+        """The names of the knowledge base's guides (what an LLM rewrite may not bring in)."""
+        version = self.kb.version
+        if self._item_names is None or self._item_names[0] != version:
+            names = [s.title for s in self.kb.sources().values() if s.guide is not None]
+            self._item_names = (version, names)
+        return self._item_names[1]
 
     def bundles_with(self, source_id: str) -> list[str]:
         """Names of the "一件事" bundles that include an item (the reverse of ``Guide.bundle``)."""
@@ -110,7 +119,7 @@ class Assistant:
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait seconds for: the index, the embedding
         model, the word segmenter and the converters (a server calls this before it listens)."""
-        self.reply("开个体户要带什么材料")
+        self.reply("开个体户要带什么材料", rewrite=False)
         self.local_regions()
 
     # -- regions ---------------------------------------------------------------------------
@@ -136,7 +145,15 @@ class Assistant:
         return foreign_region(text, self.local_regions())
 
     # -- the turn --------------------------------------------------------------------------
-    def reply(self, message: str, state: ConversationState | None = None, place: str | None = None) -> Reply:
+    def reply(
+        self,
+        message: str,
+        state: ConversationState | None = None,
+        place: str | None = None,
+        rewrite: bool = True,
+    ) -> Reply:
+        """The reply to ``message`` in a conversation at ``state``; ``rewrite=False``: never through
+        the optional LLM (an earlier turn replayed only to rebuild the state)."""
         state = state.model_copy(deep=True) if state else ConversationState()
         message = self.kb.respell(message)  # 居住正 → 居住证: read as meant from the start
         u = understand(message)
@@ -149,7 +166,7 @@ class Assistant:
                 if source is not None:
                     aspect = state.aspect or GENERAL
                     state.choices = []
-                    return self._answer(source, None, aspect, u, state, [picked], place_obj)
+                    return self._answer(source, None, aspect, u, state, [picked], place_obj, rewrite)
             state.choices = []
 
         # the rules that need no search (the guard) are asked first, before a follow-up is answered
@@ -160,7 +177,7 @@ class Assistant:
 
         focus = self.kb.get(state.focus) if state.focus else None
         if focus is not None and state.last_question and is_follow_up(u):
-            return self._follow_up(focus, message, u, state, place_obj)  # no search needed
+            return self._follow_up(focus, message, u, state, place_obj, rewrite)  # no search needed
         # a short follow-up ("那养老保险呢") names its item together with the previous question
         short = len(u.residual) <= SHORT_FOLLOW_UP
         context = state.last_question if state.focus and state.last_question and short else ""
@@ -170,7 +187,7 @@ class Assistant:
             aspect = state.aspect  # "那离婚呢" after "结婚要带啥" asks about materials too
         if state.last_question and self._continues(u, hits):
             if focus is not None:
-                return self._follow_up(focus, message, u, state, place_obj)
+                return self._follow_up(focus, message, u, state, place_obj, rewrite)
             # the previous turn found nothing certain: read this one together with it
             hits = self.kb.search(f"{state.last_question} {message}", k=self.search_depth)
         region = self.foreign_region(u.text)
@@ -210,7 +227,7 @@ class Assistant:
         if (guide := self._guide_for_other_aspect(source, u)) is not None:
             source, top = guide, self.kb.best_passage(message, guide.id)
         ranked = [source.id, *[h.id for h in hits if h.id != source.id]]
-        return self._answer(source, top, aspect, u, state, ranked, place_obj)
+        return self._answer(source, top, aspect, u, state, ranked, place_obj, rewrite)
 
     def item_id(self, source_id: str) -> str:
         """The item a source is about: an FAQ row's guide, else the source itself."""
@@ -240,12 +257,18 @@ class Assistant:
         return self.kb.get(source.faq.guide_id)
 
     def _follow_up(
-        self, focus: Source, message: str, u: Understanding, state: ConversationState, place: Place | None
+        self,
+        focus: Source,
+        message: str,
+        u: Understanding,
+        state: ConversationState,
+        place: Place | None,
+        rewrite: bool = True,
     ) -> Reply:
         """ "那要多久？" — the item in focus, the aspect asked now (or the one asked before)."""
         aspect = u.aspect if u.aspect_explicit else (state.aspect or GENERAL)
         passage = self.kb.best_passage(message, focus.id)
-        return self._answer(focus, passage, aspect, u, state, [focus.id], place)
+        return self._answer(focus, passage, aspect, u, state, [focus.id], place, rewrite)
 
     def _continues(self, u: Understanding, hits: list[Hit]) -> bool:
         """Whether a question only continues the conversation: it names no item ("那要多久"), or
@@ -312,6 +335,7 @@ class Assistant:
         state: ConversationState,
         ranked: list[str],
         place: Place | None,
+        rewrite: bool = True,
     ) -> Reply:
         bundle_names = None
         if source.guide and source.guide.bundle:
@@ -331,11 +355,10 @@ class Assistant:
         if u.language == "en":
             text = english_frame(text, source.title, aspect)
         rewritten = False
-        if self.rewriter is not None:
+        if self.rewriter is not None and rewrite:
             facts = key_facts(text, source.guide, aspect)
-            better = self.rewriter.rewrite(
-                u.text, text, "\n".join(c.text for c in self.kb.chunks_of(source.id)), facts
-            )
+            guide_text = "\n".join(c.text for c in self.kb.chunks_of(source.id))
+            better = self.rewriter.rewrite(u.text, text, guide_text, facts, self.item_names())
             if better:
                 text, rewritten = better, True
         section = hit.section if hit else aspect

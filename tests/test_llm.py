@@ -29,9 +29,12 @@ def fake_llm_app() -> FastAPI:
             return JSONResponse({"error": {"message": "overloaded"}}, status_code=500)
         if model == "slow":
             time.sleep(3)
-        content = {"polite": "您好！按指南给您说明：\n" + draft, "lossy": "具体请到窗口咨询。"}.get(
-            model, draft
-        )
+        content = {
+            "polite": "您好！按指南给您说明：\n" + draft,
+            "lossy": "具体请到窗口咨询。",
+            "inventive": draft + "\n另外可办加急，加急服务费200元，咨询电话13900001111。",
+            "name-dropper": draft + "\n顺便可以一起办“内地居民结婚登记”。",
+        }.get(model, draft)
         return {
             "id": "x",
             "object": "chat.completion",
@@ -97,3 +100,48 @@ def test_fact_check_helpers():
     assert {"1个工作日", "20元", "0999-1234567", "https://x.example/item/1"} <= set(facts)
     assert keeps_facts("您好，1 个工作日办好，工本费20元，电话0999-1234567，https://x.example/item/1", facts)
     assert not keeps_facts("您好，很快就办好。", facts)
+
+
+@pytest.mark.parametrize("model", ["inventive", "name-dropper"])
+def test_a_rewrite_that_adds_what_the_guide_does_not_say_is_discarded(demo_kb, llm_server, model):
+    url, _ = llm_server
+    plain = Assistant(demo_kb).reply("身份证丢了怎么补办")
+    reply = bot_with(demo_kb, url, model).reply("身份证丢了怎么补办")
+    assert not reply.rewritten and reply.answer == plain.answer
+    assert "200元" not in reply.answer and "13900001111" not in reply.answer
+
+
+def test_the_llm_is_skipped_for_a_while_after_three_failures_in_a_row(demo_kb, llm_server):
+    url, app = llm_server
+    bot = bot_with(demo_kb, url, "broken")
+    before = len(app.state.prompts)
+    for question in ["身份证丢了怎么补办", "开个体户要带啥材料", "结婚要带什么", "护照怎么办", "社保卡丢了"]:
+        assert not bot.reply(question).rewritten
+    assert len(app.state.prompts) - before == 3  # the last two were not sent
+    bot.rewriter.breaker._open_until = 0.0  # a minute later
+    bot.reply("身份证丢了怎么补办")
+    assert len(app.state.prompts) - before == 4
+
+
+def test_the_openai_compatible_endpoint_asks_the_llm_once_per_request(demo_settings, llm_server):
+    from fastapi.testclient import TestClient
+
+    from zhiyin.app import create_app
+    from zhiyin.services import Services
+
+    url, app = llm_server
+    settings = demo_settings.model_copy(update={"llm_base_url": url, "llm_model": "polite"})
+    with TestClient(create_app(Services(settings))) as client:
+        before = len(app.state.prompts)
+        messages = [
+            {"role": "user", "content": "开个体户要带啥材料"},
+            {"role": "assistant", "content": "……"},
+            {"role": "user", "content": "那要多久"},
+            {"role": "assistant", "content": "……"},
+            {"role": "user", "content": "收费吗"},
+        ]
+        done = client.post("/v1/chat/completions", json={"model": "zhiyin", "messages": messages})
+        assert done.status_code == 200 and done.json()["choices"][0]["message"]["content"].startswith(
+            "您好！"
+        )
+        assert len(app.state.prompts) - before == 1

@@ -20,6 +20,7 @@ from assistant.coverage import CoverageIndex
 from assistant.data_files import read_lines
 from assistant.declines import HANDOFF_WINDOW, HOTLINE, DeclineReason
 from assistant.llm import LLMRewriter, key_facts
+from assistant.place_questions import about_the_place, answer_about
 from assistant.policy import Case, Decision, asked_group_first, decide, prefer_named
 from assistant.regions import foreign_region, regions_of
 from assistant.smalltalk import small_talk_reply
@@ -176,6 +177,10 @@ class Assistant:
             return self._decline(early, u, state, place_obj)
 
         focus = self.kb.get(state.focus) if state.focus else None
+        if place_obj is not None and focus is None:
+            residual = u.residual if u.language == "zh" else ""
+            if about_the_place(u, self.coverage.object_words(residual) if residual else ()):
+                return self._about_place(place_obj, u, state)
         if focus is not None and state.last_question and is_follow_up(u):
             return self._follow_up(focus, message, u, state, place_obj, rewrite)  # no search needed
         # a short follow-up ("那养老保险呢") names its item together with the previous question
@@ -387,7 +392,9 @@ class Assistant:
         assert guide is not None
         here = self.directory.handles(place.id, guide.locations)
         if here:
-            return f"本点（{place.name}）可以办理；办公时间：{place.hours or guide.hours or '请咨询窗口'}。"
+            windows = "、".join(p.name for p in self.directory.where_inside(place.id, guide.locations))
+            where = f"，在{windows}" if windows else ""
+            return f"本点（{place.name}）可以办理{where}；办公时间：{place.hours or guide.hours or '请咨询窗口'}。"
         nearest = self.directory.nearest(place, guide.locations)
         if nearest is None:
             return f"本点（{place.name}）不办理此事项，请拨打{HOTLINE}咨询办理地点。"
@@ -416,6 +423,18 @@ class Assistant:
             language=u.language,
             state=state,
             suggestions=titles,
+        )
+
+    def _about_place(self, place: Place, u: Understanding, state: ConversationState) -> Reply:
+        """An hours, address or phone question about the place asked at (its own record)."""
+        state.aspect = u.aspect
+        state.last_question = mask(u.text)
+        return Reply(
+            answer=answer_about(place, self.directory, u.aspect, u.text),
+            aspect=u.aspect,
+            language=u.language,
+            state=state,
+            suggestions=SUGGESTIONS.get(u.aspect, DEFAULT_SUGGESTIONS),
         )
 
     def _lookup_note(self, items: list[Hit], language: str) -> str:

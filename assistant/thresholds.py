@@ -43,6 +43,10 @@ DEFAULT_READING_WEIGHT = 1
 # must then mention it. Set from the names' word shares in the demo and Guangdong bases (see
 # eval/README.md, issue 14).
 SPECIFIC_NAME_SHARE = 0.02
+# Characters of item words (aspect words and fillers removed) up to which an hours, address or phone
+# question asked at a doorplate is about the place itself ("中午休息吗" leaves 中息, "这里在哪" 里); set
+# by hand.
+PLACE_QUESTION_RESIDUAL = 2
 # Items offered when none covers the question but some cover its object with another act ("没有找到
 # 营业执照遗失补办的指南。您是要办以下哪一项？"); set by hand, as many as a phone shows without scrolling.
 ASK_BACK_CHOICES = 3

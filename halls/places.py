@@ -182,16 +182,21 @@ class PlaceDirectory:
         return chain
 
     def handles(self, place_id: str, locations: Iterable[str]) -> bool:
-        """The place handles an item listed for it or one of its direct zones/windows, or — for a
-        zone or window — for the hall it stands in. A village station does not handle its
-        township's items."""
+        """The place handles an item listed for it or any place inside it (a hall, for its zones'
+        windows), or — for a zone or window — for the hall it stands in. A village station does not
+        handle its township's items."""
         chain, current = set(), self.get(place_id)
         while current is not None and current.id not in chain:
             chain.add(current.id)
             inside = current.kind in ("zone", "window")
             current = self.get(current.parent) if inside else None
-        children = {p.id for p in self._children.get(place_id, [])}
-        return bool(set(locations) & (chain | children))
+        return bool(set(locations) & (chain | self.subtree(place_id)))
+
+    def where_inside(self, place_id: str, locations: Iterable[str]) -> list[Place]:
+        """The places inside ``place_id`` (zones, windows) an item is listed for, in file order."""
+        inside = self.subtree(place_id) - {place_id}
+        listed = set(locations)
+        return [p for p in self.places if p.id in inside and p.id in listed]
 
     def subtree(self, place_id: str) -> set[str]:
         """The place and every place inside it: an item listed for any of them is on its list."""

@@ -10,6 +10,7 @@ It asks ``knowledge`` for candidates, ``policy`` for what to do, ``compose`` for
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
@@ -24,6 +25,7 @@ from assistant.place_questions import about_the_place, answer_about
 from assistant.policy import Case, Decision, asked_group_first, decide, prefer_named
 from assistant.regions import foreign_region, regions_of
 from assistant.smalltalk import small_talk_reply
+from assistant.summary import Block, blocks, clip, summarise
 from assistant.thresholds import (
     CANDIDATE_WINDOW,
     CONTEXT_READING_WEIGHT,
@@ -77,6 +79,12 @@ class Reply(BaseModel):
     language: str = "zh"
     rewritten: bool = False  # True when the optional LLM rephrased the composed answer
     state: ConversationState = Field(default_factory=ConversationState)
+    summary: str = ""  # the direct answer, short (an answer's from the guide; else the reply's opening)
+    blocks: list[Block] = Field(default_factory=list)  # the guide's parts, for a phone or kiosk
+
+    def model_post_init(self, _context: object) -> None:
+        if not self.summary:
+            self.summary = clip(re.split(r"(?<=[。？！?!])", self.answer.strip(), maxsplit=1)[0])
 
 
 # The follow-up questions offered after an answer about each aspect (data/aspects.yaml), and the
@@ -355,8 +363,10 @@ class Assistant:
             names = "、".join(f"“{name}”" for name in bundles)
             text += f"\n如还要一并办理相关事项，可选择{names}：一张表单、一个窗口一次办好。"
         guide_source = source if source.guide else linked
+        place_note = None
         if place is not None and guide_source is not None and guide_source.guide is not None:
-            text += "\n" + self._place_note(guide_source, place)
+            place_note = self._place_note(guide_source, place)
+            text += "\n" + place_note
         if u.language == "en":
             text = english_frame(text, source.title, aspect)
         rewritten = False
@@ -376,7 +386,10 @@ class Assistant:
             state.focus = source.faq.guide_id
         state.aspect = aspect
         state.last_question = mask(u.text)  # no personal data rests in the session state
+        summary_of = source if source.guide or guide_source is None else guide_source
         return Reply(
+            summary=summarise(summary_of, aspect, place_note) if u.language == "zh" else "",
+            blocks=blocks(guide_source or source),
             answer=text,
             sources=refs,
             ranked=ranked,

@@ -47,6 +47,8 @@ SPECIFIC_NAME_SHARE = 0.02
 # question asked at a doorplate is about the place itself ("中午休息吗" leaves 中息, "这里在哪" 里); set
 # by hand.
 PLACE_QUESTION_RESIDUAL = 2
+# Characters of a reply's summary, the direct answer shown first on a phone (issue 14: "≤ 80").
+SUMMARY_CHARS = 80
 # Items offered when none covers the question but some cover its object with another act ("没有找到
 # 营业执照遗失补办的指南。您是要办以下哪一项？"); set by hand, as many as a phone shows without scrolling.
 ASK_BACK_CHOICES = 3

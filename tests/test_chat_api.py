@@ -268,3 +268,11 @@ def test_asks_are_counted_on_the_halls_day_not_utcs(db_engine):
         days = conn.execute(select(ItemAsk.day).where(ItemAsk.place_id == "hall-of-the-8th")).scalars().all()
     assert days == [dt.date(2026, 12, 8)]
     assert AskCounts(db_engine).today is hall_today  # what the server counts with
+
+
+def test_a_turn_carries_its_summary_and_blocks(client):
+    body = client.post("/api/chat", json={"message": "身份证丢了补办要带什么"}).json()
+    assert body["summary"].startswith("需要") and len(body["summary"]) <= 80
+    assert body["blocks"][0]["kind"] == "materials" and body["blocks"][0]["items"]
+    asked_back = client.post("/api/chat", json={"message": "营业执照丢了咋整"}).json()
+    assert asked_back["reason"] == "not_covered" and asked_back["choices"] and not asked_back["declined"]

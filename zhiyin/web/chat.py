@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from assistant.engine import Reply, SourceRef
+from assistant.summary import Block
 from zhiyin.web.deps import ChatDep, SessionsDep
 
 PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -41,6 +42,11 @@ class ChatResponse(BaseModel):
     handoff: dict | None = None
     choices: list[SourceRef] | None = None
     suggestions: list[str] = []
+    summary: str = Field("", description="The direct answer first, at most 80 characters.")
+    blocks: list[Block] = Field(
+        default_factory=list,
+        description="The guide part by part: materials, conditions, time, fee, where, steps, online, faq.",
+    )
 
 
 def _response(session_id: str, turn_id: int, reply: Reply) -> ChatResponse:
@@ -51,10 +57,12 @@ def _response(session_id: str, turn_id: int, reply: Reply) -> ChatResponse:
         sources=reply.sources,
         aspect=reply.aspect,
         declined=reply.declined,
-        reason=reply.reason if reply.declined else None,
+        reason=reply.reason,
         handoff=reply.handoff,
         choices=reply.choices,
         suggestions=reply.suggestions,
+        summary=reply.summary,
+        blocks=reply.blocks,
     )
 
 

@@ -193,10 +193,11 @@ class PlaceDirectory:
         return bool(set(locations) & (chain | self.subtree(place_id)))
 
     def where_inside(self, place_id: str, locations: Iterable[str]) -> list[Place]:
-        """The places inside ``place_id`` (zones, windows) an item is listed for, in file order."""
+        """The zones and windows inside ``place_id`` an item is listed for, in file order (not the
+        village stations of a township: they are other places)."""
         inside = self.subtree(place_id) - {place_id}
         listed = set(locations)
-        return [p for p in self.places if p.id in inside and p.id in listed]
+        return [p for p in self.places if p.id in inside and p.id in listed and p.kind in ("zone", "window")]
 
     def subtree(self, place_id: str) -> set[str]:
         """The place and every place inside it: an item listed for any of them is on its list."""

@@ -68,10 +68,28 @@ def test_ask_a_question_and_see_the_answer_with_its_source(phone, live_server, c
     source = phone.locator("#conversation .turn.assistant .sources a").first
     source.wait_for(timeout=15_000)
     assert source.inner_text().startswith("居民身份证补领")
-    answer = phone.locator("#conversation .turn.assistant .text").last.inner_text()
+    turn = phone.locator("#conversation .turn.assistant").last
+    # the short answer first (handled here, at which window), the guide's parts folded away
+    assert turn.locator(".summary").inner_text().startswith("本点（云川市政务服务中心C区")
+    materials = turn.locator("details.block.materials")
+    assert materials.get_attribute("open") is None and not materials.locator("li").first.is_visible()
+    materials.locator("summary").click()
+    assert materials.locator("li").count() >= 2 and materials.locator("li").first.is_visible()
+    turn.locator("details.full summary").click()
+    answer = turn.locator(".text").inner_text()
     assert "材料" in answer and "本点" in answer  # scoped to this place
     assert phone.url.endswith(codes["yc-center-c"])  # answered in place, no reload
     assert_rendered(phone.screenshot())
+
+
+def test_without_javascript_the_answer_also_comes_summary_first(browser, live_server, codes):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server}/p/{codes['yc-taoxi-lihua']}?ask=身份证丢了怎么补办")
+    turn = page.locator("#conversation .turn.assistant").last
+    assert turn.locator(".summary").inner_text().startswith("本点（梨花村便民服务站）不办理")
+    assert turn.locator("details.block").count() >= 3
+    context.close()
 
 
 def test_elder_mode_is_large_and_remembered(phone, live_server, codes):

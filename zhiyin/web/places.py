@@ -72,8 +72,9 @@ def phone_page(
         plates.record_scan(verdict)
     if place is None:
         return render_page(request, "warning.html", status=404)
+    latest = None  # the reply to this request's question: shown summary first
     if ask.strip():
-        session, _, _ = root.chat.chat(ask, session, place.id)
+        session, latest, _ = root.chat.chat(ask, session, place.id)
     history = sessions.history(session) if session else []
     return render_page(
         request,
@@ -89,6 +90,7 @@ def phone_page(
         distance_km=distance_km,
         session=session if history else None,
         history=history,
+        latest=latest if latest is not None and latest.summary and latest.blocks else None,
         booking_hall=booking_place(cat.directory, place.id),
     )
 

@@ -61,8 +61,8 @@
     }).then(function (data) {
       sessionId = data.session_id;
       add("assistant", data.answer, data.sources);
-      bubble.textContent = data.answer.split("\n")[0];
-      speak(data.answer);
+      bubble.textContent = data.summary || data.answer.split("\n")[0];
+      speak(data.summary && data.blocks && data.blocks.length ? data.summary + "\n" + data.answer : data.answer);
       qr.src = "/kiosk/continue.svg?place=" + encodeURIComponent(place) + "&session=" + encodeURIComponent(sessionId);
       handoff.hidden = false;
     }).catch(function (err) {

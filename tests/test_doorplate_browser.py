@@ -201,6 +201,9 @@ def test_kiosk_answers_aloud_hands_over_to_a_phone_and_resets_when_idle(browser,
     assert "居民身份证补领" in kiosk.locator("#conversation .sources").inner_text()
     spoken = kiosk.evaluate("window.__spoken")
     assert spoken and "身份证" in spoken[0]
+    summary = kiosk.locator("#conversation .turn.assistant .summary").inner_text()
+    assert summary.startswith("本点（云川市政务服务中心）可以办理") and spoken[0].startswith(summary[:20])
+    assert kiosk.locator("#conversation .turn.assistant details.block").count() >= 3  # folded parts
     assert_rendered(kiosk.screenshot())
 
     # the QR continues this conversation on the visitor's phone

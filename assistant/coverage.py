@@ -170,21 +170,30 @@ class CoverageIndex:
             self._mentions[source_id] = found
         return found
 
-    def gap(self, question: str, residual: str, item: Hit) -> Gap | None:
-        """What ``item`` does not cover of the question (None: it covers the act and the object).
-        ``item`` is a candidate as the item it is about (an FAQ row as its guide). The acts asked are
-        those the question says in a citizen's words or in the names' own (这算换领还是补领)."""
+    def gaps(self, question: str, residual: str, items: list[Hit]) -> list[Gap | None]:
+        """What each of ``items`` does not cover of the question (None: it covers the act and the
+        object); the items are the candidates as the items they are about (an FAQ row as its guide).
+        The acts asked are those the question says in a citizen's words or in the names' own
+        (这算换领还是补领)."""
         acts = asked_stages(question) | named_stages(question)
         objects = self.object_words(residual) if residual else ()
         if objects:
             first = self.most_specific(objects)
             objects = (first, *(w for w in objects if w != first))
+        return [self._gap(question, acts, objects, item) for item in items]
+
+    def gap(self, question: str, residual: str, item: Hit) -> Gap | None:
+        """What ``item`` alone does not cover of the question (see ``gaps``)."""
+        return self.gaps(question, residual, [item])[0]
+
+    def _gap(self, question: str, acts: set[str], objects: tuple[str, ...], item: Hit) -> Gap | None:
+        asked = tuple(sorted(acts))
         if item.kind == "guide" and not self._covers_act(acts, item):
-            return Gap("act", objects, tuple(sorted(acts)))
+            return Gap("act", objects, asked)
         if item.kind == "guide" and self._for_other_applicants(question, item):
-            return Gap("group", objects, tuple(sorted(acts)))
+            return Gap("group", objects, asked)
         if objects and not self._covers_object(objects, item):
-            return Gap("object", objects, tuple(sorted(acts)))
+            return Gap("object", objects, asked)
         return None
 
     def _covers_object(self, objects: tuple[str, ...], item: Hit) -> bool:

@@ -212,7 +212,7 @@ class Assistant:
             items = [items[first], *items[:first], *items[first + 1 :]]
         residual = u.residual if u.language == "zh" else ""
         # acts, objects and groups are read in Chinese: an English question is judged by its match
-        gaps = [self.coverage.gap(u.text, residual, item) for item in items] if u.language == "zh" else []
+        gaps = self.coverage.gaps(u.text, residual, items) if u.language == "zh" else []
         decision = decide(
             Case(
                 u.text,

@@ -30,49 +30,13 @@
     speechSynthesis.speak(u);
   }
 
-  // an answer from a guide: its summary first, the guide's parts and the full answer folded away
-  function folded(title, className, fill) {
-    var details = document.createElement("details");
-    details.className = className;
-    var head = document.createElement("summary");
-    head.textContent = title;
-    details.appendChild(head);
-    fill(details);
-    return details;
-  }
-
   function add(role, text, sources, reply) {
     var turn = document.createElement("div");
     turn.className = "turn " + role;
-    if (reply && reply.summary && reply.blocks && reply.blocks.length) {
-      var summary = document.createElement("p");
-      summary.className = "summary";
-      summary.textContent = reply.summary;
-      turn.appendChild(summary);
-      reply.blocks.forEach(function (b) {
-        turn.appendChild(folded(b.title, "block " + b.kind, function (details) {
-          var body = document.createElement(b.items && b.items.length ? "ul" : "p");
-          if (b.items && b.items.length) {
-            b.items.forEach(function (item) {
-              var li = document.createElement("li");
-              li.textContent = item;
-              body.appendChild(li);
-            });
-          } else {
-            body.textContent = b.text;
-          }
-          details.appendChild(body);
-        }));
-      });
-      turn.appendChild(folded("完整回答", "full", function (details) {
-        var body = document.createElement("div");
-        body.className = "text";
-        body.textContent = text;
-        details.appendChild(body);
-      }));
-    } else {
-      turn.textContent = text;
-    }
+    var body = document.createElement("div");
+    body.className = "text";
+    body.textContent = text;
+    window.zhiyinAnswer(turn, body, reply);
     if (sources && sources.length) {
       var p = document.createElement("p");
       p.className = "sources";

@@ -45,15 +45,6 @@
     var input = document.getElementById("ask");
     var session = form.querySelector("[name=session]");
     var sessionId = session ? session.value : null;
-    // an answer from a guide: its summary first, the guide's parts and the full answer folded away
-    var folded = function (title, className) {
-      var details = document.createElement("details");
-      details.className = className;
-      var head = document.createElement("summary");
-      head.textContent = title;
-      details.appendChild(head);
-      return details;
-    };
     var add = function (role, text, sources, reply) {
       var turn = document.createElement("div");
       turn.className = "turn " + role;
@@ -64,34 +55,7 @@
       body.className = "text";
       body.textContent = text;
       turn.appendChild(who);
-      if (reply && reply.summary && reply.blocks && reply.blocks.length) {
-        var summary = document.createElement("p");
-        summary.className = "summary";
-        summary.textContent = reply.summary;
-        turn.appendChild(summary);
-        reply.blocks.forEach(function (b) {
-          var part = folded(b.title, "block " + b.kind);
-          if (b.items && b.items.length) {
-            var list = document.createElement("ul");
-            b.items.forEach(function (item) {
-              var li = document.createElement("li");
-              li.textContent = item;
-              list.appendChild(li);
-            });
-            part.appendChild(list);
-          } else {
-            var p = document.createElement("p");
-            p.textContent = b.text;
-            part.appendChild(p);
-          }
-          turn.appendChild(part);
-        });
-        var full = folded("完整回答", "full");
-        full.appendChild(body);
-        turn.appendChild(full);
-      } else {
-        turn.appendChild(body);
-      }
+      window.zhiyinAnswer(turn, body, reply);
       if (sources && sources.length) {
         var p = document.createElement("p");
         p.className = "sources";

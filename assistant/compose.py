@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.aspects import GENERAL, aspects
@@ -17,7 +18,9 @@ from assistant.thresholds import (
     FAQ_MATCH_SHARE,
     FAQ_QUESTION_WEIGHT,
     MIN_SHARED_PAIRS,
+    NOTICE_CONDITIONS,
     NOTICE_MATERIALS,
+    NOTICE_STEPS,
     QUOTE_MAX_CHARS,
     QUOTE_MIN_CHARS,
     QUOTED_SENTENCES,
@@ -27,6 +30,49 @@ from knowledge.models import Guide, Hit, Source
 from knowledge.text import normalise
 
 EN_LABELS = {name: aspect.label_en for name, aspect in aspects().items()}  # how English answers head it
+
+
+@dataclass(frozen=True)
+class Part:
+    """A piece of an answer. ``keep`` parts always show — in their ``short`` form when the whole
+    answer would not fit otherwise, the least important (highest ``rank``) shortened first; the
+    others show while room is left, best (lowest ``rank``) first. Parts keep their order in the
+    text."""
+
+    text: str
+    keep: bool = False
+    short: str | None = None
+    rank: int = 0
+
+
+def fit(parts: Sequence[Part], budget: int | None) -> str:
+    """The parts that fit in ``budget`` characters (all of them, full, with no budget)."""
+    parts = [p for p in parts if p.text]
+    if budget is None:
+        return "\n".join(p.text for p in parts)
+    chosen = {i: p.text for i, p in enumerate(parts) if p.keep}
+
+    def used() -> int:
+        return sum(len(t) + 1 for t in chosen.values())
+
+    # the kept part that matters least (highest rank), then the longest, gives way first
+    for i in sorted(chosen, key=lambda i: (-parts[i].rank, -len(parts[i].text))):
+        if used() <= budget:
+            break
+        if parts[i].short is not None:
+            chosen[i] = parts[i].short
+    optional = [i for i, p in enumerate(parts) if not p.keep]
+    for i in sorted(optional, key=lambda i: parts[i].rank):
+        for form in (parts[i].text, parts[i].short):
+            if form and used() + len(form) + 1 <= budget:
+                chosen[i] = form
+                break
+    return "\n".join(chosen[i] for i in sorted(chosen))
+
+
+# The parts of an answer, most important first: what answers the very question (the guide's own FAQ
+# pair, its sentences that echo the question) before the asked section, the rest after.
+RANK_FAQ, RANK_EVIDENCE, RANK_SECTION, RANK_NOTICE, RANK_MORE = range(5)
 
 
 def _materials(g: Guide) -> list[str]:
@@ -115,8 +161,9 @@ _ANSWERS = {
 SECTION = {name: _ANSWERS[aspect.answer] for name, aspect in aspects().items() if aspect.answer}
 
 
-def _one_time_notice(g: Guide, asked: set[str]) -> str:
-    """一次性告知: the rest of what a visitor needs, in one line."""
+def _one_time_notice(g: Guide, asked: set[str]) -> Part | None:
+    """一次性告知: the rest of what a visitor needs, in one line (without the online link when
+    short: the guide's page has it)."""
     parts = []
     if "materials" not in asked and g.materials:
         shown = g.materials[:NOTICE_MATERIALS]
@@ -128,9 +175,12 @@ def _one_time_notice(g: Guide, asked: set[str]) -> str:
         parts.append(f"收费：{g.fee}")
     if not asked & {"location", "hours", "phone"} and g.window:
         parts.append(f"窗口：{g.window}")
-    if "online" not in asked and g.online_url:
-        parts.append(f"网办：{g.online_url}")
-    return "一次性告知：" + "；".join(parts) + "。" if parts else ""
+    online = [f"网办：{g.online_url}"] if "online" not in asked and g.online_url else []
+    if not parts and not online:
+        return None
+    full = "一次性告知：" + "；".join(parts + online) + "。"
+    short = "一次性告知：" + "；".join(parts) + "。" if parts else None
+    return Part(full, short=short, rank=RANK_NOTICE)
 
 
 # Which chunk sections an aspect's answer already shows in full.
@@ -163,19 +213,53 @@ def compose_guide(
     question: str = "",
     also: Sequence[str] = (),
 ) -> str:
-    text = _compose_guide(g, aspect, bundle_names, also)
+    """The whole answer from one guide, nothing left out (``guide_parts`` for a budget)."""
+    return fit(guide_parts(g, aspect, bundle_names, matched, question, also), None)
+
+
+def guide_parts(
+    g: Guide,
+    aspect: str,
+    bundle_names: list[str] | None = None,
+    matched: Hit | None = None,
+    question: str = "",
+    also: Sequence[str] = (),
+) -> list[Part]:
+    parts = _guide_body(g, aspect, bundle_names, also, question)
+    # what the answer shows however short it gets: a material's note that answers the question is
+    # quoted, since a short answer lists the materials without their notes
+    text = "\n".join(p.short if p.short is not None else p.text for p in parts if p.keep)
     faq = matching_faq(g, question) if question else None
-    if faq and faq not in text:  # the guide's own answer to this very question comes first
-        text += f"\n常见问题：\n{faq}"
+    if faq and faq not in text:  # the guide's own answer to this very question
+        question_line, _, answer = faq.partition("\n")  # shortened, the answer stays
+        short = f"常见问题：\n{question_line}\n{clip_text(answer, QUOTE_MAX_CHARS)}"
+        parts.append(Part(f"常见问题：\n{faq}", keep=True, short=short, rank=RANK_FAQ))
+        text += "\n" + faq
     if (
         matched is not None
         and matched.section not in ("overview", "faq" if faq else "")
-        and matched.section not in SHOWN.get(aspect, set())
+        and not any(matched.section in SHOWN.get(a, set()) for a in (aspect, *also))
     ):
-        text += f"\n指南中与您的问题最相关的内容：\n{_passage(matched)}"
+        passage = _passage(matched)  # the part of the guide the search found the question in
+        parts.append(
+            Part(
+                f"指南中与您的问题最相关的内容：\n{passage}",
+                keep=True,
+                short=f"指南中与您的问题最相关的内容：\n{clip_text(passage, QUOTE_MAX_CHARS)}",
+                rank=RANK_SECTION,
+            )
+        )
+        text += "\n" + passage
     if question and (quoted := evidence(_guide_sentences(g), g.name, question, text, {aspect, *also})):
-        text += "\n指南原文还写明：" + "；".join(quoted) + "。"
-    return text
+        parts.append(
+            Part(
+                "指南原文还写明：" + "；".join(quoted) + "。",
+                keep=True,
+                short="指南原文还写明：" + quoted[0] + "。",
+                rank=RANK_EVIDENCE,
+            )
+        )
+    return parts
 
 
 # Characters that carry no topic on their own: a pair of them ("什么", "可以", "办理") says
@@ -210,6 +294,15 @@ def _guide_sentences(g: Guide) -> list[Sentence]:
 ASPECT_CUES = {name: aspect.cue for name, aspect in aspects().items() if aspect.cue is not None}
 
 
+def _topic_pairs(question: str, title: str) -> set[str]:
+    """The question's character pairs that carry a topic beyond the source's title."""
+    return {
+        pair
+        for pair in _bigrams(question) - _bigrams(title)
+        if not (pair[0] in _FUNCTION_CHARS and pair[1] in _FUNCTION_CHARS) and all(c.strip() for c in pair)
+    }
+
+
 def evidence(
     sentences: list[Sentence],
     title: str,
@@ -221,11 +314,7 @@ def evidence(
     """The source's own sentences that answer the question and that the answer does not show yet:
     those sharing the most topic-bearing character pairs with the question (beyond the source's
     title), and those that speak to what was asked (a duration for a time question …)."""
-    asked = {
-        pair
-        for pair in _bigrams(question) - _bigrams(title)
-        if not (pair[0] in _FUNCTION_CHARS and pair[1] in _FUNCTION_CHARS) and all(c.strip() for c in pair)
-    }
+    asked = _topic_pairs(question, title)
     cues = [ASPECT_CUES[a] for a in asked_aspects if a in ASPECT_CUES]
     if not asked and not cues:
         return []
@@ -255,36 +344,72 @@ def _prepared(sentence: str, about: str = "") -> tuple[str, frozenset[str], froz
     return _squash(sentence), frozenset(own), frozenset(_bigrams(about) - own)
 
 
-def _compose_guide(
-    g: Guide, aspect: str, bundle_names: list[str] | None = None, also: Sequence[str] = ()
-) -> str:
-    lines = [f"【{g.name}】"]
+def _guide_body(
+    g: Guide,
+    aspect: str,
+    bundle_names: list[str] | None = None,
+    also: Sequence[str] = (),
+    question: str = "",
+) -> list[Part]:
+    parts = [Part(f"【{g.name}】", keep=True)]
     if g.bundle:
         names = "、".join(bundle_names or g.bundle)
-        lines.append(f"这是“一件事”套餐：一张表单、一个窗口，合并办理{len(g.bundle)}个事项：{names}。")
-    if aspect == GENERAL:
+        parts.append(
+            Part(f"这是“一件事”套餐：一张表单、一个窗口，合并办理{len(g.bundle)}个事项：{names}。", keep=True)
+        )
+    if aspect == GENERAL:  # "how do I do X": whether one can, then what to bring, how long, how much, where
         head = [g.department, g.type, g.scope if g.scope and "通办" in g.scope else None]
         if any(head):
-            lines.append("（" + "，".join(h for h in head if h) + "）")
+            parts.append(Part("（" + "，".join(h for h in head if h) + "）", rank=RANK_MORE))
         if g.conditions:
-            lines.append("受理条件：" + "；".join(g.conditions) + "。")
-        lines += _materials(g) + _time(g) + _fee(g) + _where(g)
+            conditions = "受理条件：" + "；".join(g.conditions) + "。"
+            parts.append(Part(conditions, keep=True, short=_first_conditions(g), rank=RANK_SECTION))
+        materials = _section_part(g, "materials", question)
+        parts.append(Part(materials.text, keep=True, short=materials.short, rank=RANK_NOTICE))
+        parts += [Part(line, keep=True, rank=RANK_SECTION) for line in _time(g) + _fee(g)]
+        parts.append(Part("\n".join(_where(g)), keep=True, short=_where(g)[0], rank=RANK_NOTICE))
         if g.steps:
-            lines += _steps(g)
+            first = " → ".join(g.steps[:NOTICE_STEPS]) + (" → …" if len(g.steps) > NOTICE_STEPS else "")
+            parts.append(Part("\n".join(_steps(g)), keep=True, short=f"办理流程：{first}", rank=RANK_NOTICE))
         if g.online_url:
-            lines += _online(g)
+            parts.append(Part("\n".join(_online(g)), rank=RANK_NOTICE))
         if g.promise:
-            lines.append("本事项实行告知承诺制，部分证明可用承诺书代替。")
-        return "\n".join(lines)
-    lines += SECTION[aspect](g)
+            parts.append(Part("本事项实行告知承诺制，部分证明可用承诺书代替。", rank=RANK_MORE))
+        return parts
+    parts.append(_section_part(g, aspect, question))
+    shown = SECTION[aspect](g)
     for extra in also:  # further aspects the question asks about, each once
         section = SECTION.get(extra)
         if section is not None and section is not SECTION[aspect]:
-            lines += [line for line in section(g) if line not in lines]
+            lines = [line for line in section(g) if line not in shown]
+            shown += lines
+            parts.append(Part("\n".join(lines), keep=True, rank=RANK_SECTION))
     notice = _one_time_notice(g, {aspect, *also})
     if notice:
-        lines.append(notice)
-    return "\n".join(lines)
+        parts.append(notice)
+    return parts
+
+
+def _section_part(g: Guide, aspect: str, question: str = "") -> Part:
+    """The asked aspect's part, with a shorter form where one exists: the materials without the
+    notes the question does not speak to ("要登报吗" keeps "无需自行登报"), the first conditions."""
+    lines = SECTION[aspect](g)
+    short = None
+    if SECTION[aspect] is _materials and g.materials:
+        asked = _topic_pairs(question, g.name) if question else set()
+        short = "需要准备的材料：\n" + "\n".join(
+            f"{i}. {material_line(m, note=bool(m.note and asked & _bigrams(m.note)), details=False)}"
+            for i, m in enumerate(g.materials, start=1)
+        )
+    elif SECTION[aspect] is _conditions and g.conditions:
+        short = _first_conditions(g)
+    return Part("\n".join(lines), keep=True, short=short, rank=RANK_SECTION)
+
+
+def _first_conditions(g: Guide) -> str:
+    shown = g.conditions[:NOTICE_CONDITIONS]
+    more = "等" if len(g.conditions) > NOTICE_CONDITIONS else ""
+    return "受理条件：" + "；".join(shown) + more + "。"
 
 
 def _passage(hit: Hit) -> str:
@@ -292,6 +417,52 @@ def _passage(hit: Hit) -> str:
     text = hit.text
     first, _, rest = text.partition("\n")
     return rest.strip() if rest.strip() and hit.title in first else text.strip()
+
+
+def source_parts(
+    source: Source,
+    hit: Hit | None,
+    aspect: str,
+    bundle_names: list[str] | None = None,
+    question: str = "",
+    also: Sequence[str] = (),
+    linked: Guide | None = None,
+) -> list[Part]:
+    """The answer from one source, in parts; ``linked`` is the guide an FAQ row belongs to."""
+    if source.guide is not None:
+        return guide_parts(source.guide, aspect, bundle_names, hit, question, also)
+    if source.faq is not None:
+        parts = [Part(f"{source.faq.answer}\n（摘自常见问题：{source.faq.question}）", keep=True)]
+        shown = source.faq.answer
+        if (
+            linked is not None
+            and question
+            and (quoted := evidence(_guide_sentences(linked), linked.name, question, shown, {aspect, *also}))
+        ):
+            parts.append(
+                Part(
+                    f"《{linked.name}》指南还写明：" + "；".join(quoted) + "。",
+                    keep=True,
+                    short=f"《{linked.name}》指南还写明：{quoted[0]}。",
+                    rank=RANK_EVIDENCE,
+                )
+            )
+        return parts
+    doc = source.document
+    assert doc is not None
+    passage = _passage(hit) if hit is not None and hit.id == source.id else doc.text[:DOCUMENT_PASSAGE_CHARS]
+    parts = [Part(passage, keep=True, short=clip_text(passage, DOCUMENT_PASSAGE_CHARS // 2))]
+    sentences = _sentences(doc.text.split("\n"))
+    if question and (quoted := evidence(sentences, doc.title, question, passage, {aspect, *also})):
+        parts.append(
+            Part(
+                "文中还写明：" + "；".join(quoted) + "。",
+                short=f"文中还写明：{quoted[0]}。",
+                rank=RANK_EVIDENCE,
+            )
+        )
+    parts.append(Part(f"（摘自《{doc.title}》）", keep=True))
+    return parts
 
 
 def compose_source(
@@ -303,34 +474,24 @@ def compose_source(
     also: Sequence[str] = (),
     linked: Guide | None = None,
 ) -> str:
-    """The answer text from one source; ``linked`` is the guide an FAQ row belongs to."""
-    if source.guide is not None:
-        return compose_guide(source.guide, aspect, bundle_names, hit, question, also)
-    if source.faq is not None:
-        text = f"{source.faq.answer}\n（摘自常见问题：{source.faq.question}）"
-        shown = source.faq.answer
-        if (
-            linked is not None
-            and question
-            and (quoted := evidence(_guide_sentences(linked), linked.name, question, shown, {aspect, *also}))
-        ):
-            text += f"\n《{linked.name}》指南还写明：" + "；".join(quoted) + "。"
+    """The whole answer from one source, nothing left out."""
+    return fit(source_parts(source, hit, aspect, bundle_names, question, also, linked), None)
+
+
+def clip_text(text: str, limit: int) -> str:
+    """``text`` cut at the last sentence end within ``limit`` characters (or at ``limit``)."""
+    if len(text) <= limit:
         return text
-    doc = source.document
-    assert doc is not None
-    passage = _passage(hit) if hit is not None and hit.id == source.id else doc.text[:DOCUMENT_PASSAGE_CHARS]
-    sentences = _sentences(doc.text.split("\n"))
-    if question and (quoted := evidence(sentences, doc.title, question, passage, {aspect, *also})):
-        passage += "\n文中还写明：" + "；".join(quoted) + "。"
-    return f"{passage}\n（摘自《{doc.title}》）"
+    cut = text[:limit]
+    end = max(cut.rfind(mark) for mark in "。；！？\n")
+    return cut[: end + 1] if end >= limit // 2 else cut[: limit - 1] + "…"
 
 
 def english_frame(answer: str, title: str, aspect: str) -> str:
     label = EN_LABELS.get(aspect, EN_LABELS[GENERAL])
     return (
-        f'Here is what the official service guide "{title}" says. {label} (quoted in Chinese, as in the guide):\n'
-        f"{answer}\n"
-        f"For help in English, call the {HOTLINE} hotline or ask at the {HANDOFF_WINDOW} (assisted-service window)."
+        f'From the official service guide "{title}". {label} (in Chinese, as the guide says):\n{answer}\n'
+        f"Help in English: call {HOTLINE} or ask at the {HANDOFF_WINDOW} (assisted-service window)."
     )
 
 

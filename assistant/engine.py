@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from assistant.aspects import GENERAL, aspects
-from assistant.compose import brief, compose_clarify, compose_decline, compose_source, english_frame
+from assistant.compose import (
+    RANK_MORE,
+    Part,
+    brief,
+    compose_clarify,
+    compose_decline,
+    english_frame,
+    fit,
+    source_parts,
+)
 from assistant.coverage import CoverageIndex
 from assistant.data_files import read_lines
 from assistant.declines import HANDOFF_WINDOW, HOTLINE, DeclineReason
@@ -27,9 +36,11 @@ from assistant.regions import foreign_region, regions_of
 from assistant.smalltalk import small_talk_reply
 from assistant.summary import Block, blocks, clip, summarise
 from assistant.thresholds import (
+    ANSWER_CHARS,
     CANDIDATE_WINDOW,
     CONTEXT_READING_WEIGHT,
     DENSE_SURE,
+    GENERAL_ANSWER_CHARS,
     MERGED_SCORE_SCALE,
     PICK_MIN_SHARED,
     RANK_OFFSET,
@@ -356,17 +367,28 @@ class Assistant:
             bundle_names = [part.title if part else b for b, part in parts]
         also = [a for a in u.also if a != aspect] if u.aspect_explicit else []
         linked = self.kb.get(source.faq.guide_id) if source.faq and source.faq.guide_id else None
-        text = compose_source(
+        parts = source_parts(
             source, hit, aspect, bundle_names, u.text, also, linked.guide if linked else None
         )
         if source.guide and (bundles := self.bundles_with(source.id)):
             names = "、".join(f"“{name}”" for name in bundles)
-            text += f"\n如还要一并办理相关事项，可选择{names}：一张表单、一个窗口一次办好。"
+            line = f"如还要一并办理相关事项，可选择{names}：一张表单、一个窗口一次办好。"
+            parts.append(Part(line, keep=True, rank=RANK_MORE))
         guide_source = source if source.guide else linked
         place_note = None
         if place is not None and guide_source is not None and guide_source.guide is not None:
             place_note = self._place_note(guide_source, place)
-            text += "\n" + place_note
+            parts.append(Part(place_note, keep=True))
+        summary_of = source if source.guide or guide_source is None else guide_source
+        summary = summarise(summary_of, aspect, place_note) if u.language == "zh" else ""
+        if summary and not parts[0].text.startswith(summary.rstrip("。…")):  # the short answer leads
+            parts.insert(0, Part(summary, keep=True))
+        if guide_source is not None:  # the full 一次性告知单 is one tap away
+            parts.append(Part(f"完整办事指南（一次性告知单）：/g/{guide_source.id}", keep=True))
+        budget = ANSWER_CHARS if aspect != GENERAL and not also else GENERAL_ANSWER_CHARS
+        if u.language == "en":  # the English frame counts too
+            budget -= len(english_frame("", source.title, aspect))
+        text = fit(parts, budget)
         if u.language == "en":
             text = english_frame(text, source.title, aspect)
         rewritten = False
@@ -386,9 +408,8 @@ class Assistant:
             state.focus = source.faq.guide_id
         state.aspect = aspect
         state.last_question = mask(u.text)  # no personal data rests in the session state
-        summary_of = source if source.guide or guide_source is None else guide_source
         return Reply(
-            summary=summarise(summary_of, aspect, place_note) if u.language == "zh" else "",
+            summary=summary,
             blocks=blocks(guide_source or source),
             answer=text,
             sources=refs,
@@ -409,6 +430,14 @@ class Assistant:
             where = f"，在{windows}" if windows else ""
             return f"本点（{place.name}）可以办理{where}；办公时间：{place.hours or guide.hours or '请咨询窗口'}。"
         nearest = self.directory.nearest(place, guide.locations)
+        parts_here = [
+            part.title
+            for part in (self.kb.get(b) for b in guide.bundle)
+            if part is not None and part.guide and self.directory.handles(place.id, part.guide.locations)
+        ]
+        if parts_here:  # a "一件事" bundle not taken here, some of whose items are
+            elsewhere = f"合并办理请到{nearest.name}" if nearest else f"合并办理请拨打{HOTLINE}咨询地点"
+            return f"本点（{place.name}）可以办理其中的{'、'.join(parts_here)}；“{guide.name}”{elsewhere}。"
         if nearest is None:
             return f"本点（{place.name}）不办理此事项，请拨打{HOTLINE}咨询办理地点。"
         return f"本点（{place.name}）不办理此事项；就近可到：{nearest.name}（{nearest.address or ''}，{nearest.hours or ''}）。"

@@ -49,6 +49,12 @@ SPECIFIC_NAME_SHARE = 0.02
 PLACE_QUESTION_RESIDUAL = 2
 # Characters of a reply's summary, the direct answer shown first on a phone (issue 14: "≤ 80").
 SUMMARY_CHARS = 80
+# Characters of an answer to one aspect (materials, fee …), summary first; the full 一次性告知单 is a
+# link away (issue 14: "≤ 400"). The parts that answer the very question fill it first.
+ANSWER_CHARS = 400
+# Characters of an answer to "how do I do X" (every aspect at once): conditions, materials, time,
+# fee and where; set by hand to what a phone shows in about two screens.
+GENERAL_ANSWER_CHARS = 600
 # Items offered when none covers the question but some cover its object with another act ("没有找到
 # 营业执照遗失补办的指南。您是要办以下哪一项？"); set by hand, as many as a phone shows without scrolling.
 ASK_BACK_CHOICES = 3
@@ -92,6 +98,11 @@ MIN_PLACE_NAME = 2
 FAQ_MATCH_SHARE = 0.25
 # Materials named in the 一次性告知 line before "等"; set by hand, not measured separately.
 NOTICE_MATERIALS = 6
+# Conditions kept when an answer must be short (the first ones; guides list the main ones first);
+# set by hand.
+NOTICE_CONDITIONS = 3
+# Steps kept when an answer must be short (the first ones: what to do first); set by hand.
+NOTICE_STEPS = 3
 # Length in characters of a sentence that may be quoted as evidence; set by hand, not measured
 # separately.
 QUOTE_MIN_CHARS = 4

@@ -38,8 +38,10 @@ def days_text(days: int | None) -> str | None:
     return "即办（当场办结）" if days == 0 else f"{days}个工作日"
 
 
-def material_line(m: Material) -> str:
-    details = [d for d in (m.form, f"{m.copies}份" if m.copies else None) if d]
+def material_line(m: Material, note: bool = True, details: bool = True) -> str:
+    """One material on a line: name (form, copies)〔flags〕：note — without the note or the form and
+    copies when an answer must be short."""
+    shown = [d for d in (m.form, f"{m.copies}份" if m.copies else None) if d and details]
     flags = []
     if not m.required:
         flags.append("特定情形提交")
@@ -48,11 +50,11 @@ def material_line(m: Material) -> str:
     if m.promise:
         flags.append("可告知承诺")
     line = m.name
-    if details:
-        line += f"（{'，'.join(details)}）"
+    if shown:
+        line += f"（{'，'.join(shown)}）"
     if flags:
         line += f"〔{'，'.join(flags)}〕"
-    if m.note:
+    if m.note and note:
         line += f"：{m.note}"
     return line
 

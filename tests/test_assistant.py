@@ -230,7 +230,7 @@ def test_the_english_glossary_is_well_formed_and_longest_phrase_first():
 def test_english_question_gets_an_english_frame(bot):
     reply = bot.reply("I lost my ID card, how do I get a replacement?")
     assert reply.language == "en" and not reply.declined
-    assert reply.answer.startswith("Here is what the official service guide")
+    assert reply.answer.startswith("From the official service guide")
     assert "居民身份证" in reply.sources[0].title
 
 

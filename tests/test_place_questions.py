@@ -59,14 +59,30 @@ def test_here_or_not_is_right_for_every_demo_place_and_item(bot, demo_kb):
     records = yaml.safe_load((demo_dir() / "places.yaml").read_text(encoding="utf-8"))["places"]
     catalog = ServiceCatalog(SourceStore(demo_kb.paths.root.parents[1], "demo"), bot.directory)
     guides = [s for s in demo_kb.sources().values() if s.guide is not None]
-    checked = 0
+    checked = partly = 0
     for record in records:
         place = bot.directory.get(record["id"])
         listed = {g.id for g in catalog.items_at(place.id)}
         for source in guides:
             note = bot._place_note(source, place)
             here = _expected_here(records, place.id, set(source.guide.locations))
-            assert note.startswith(f"本点（{place.name}）可以办理") is here, (place.id, source.id, note)
+            parts_here = [
+                part.title
+                for part in map(demo_kb.get, source.guide.bundle)
+                if _expected_here(records, place.id, set(part.guide.locations))
+            ]
+            if here or not parts_here:
+                assert note.startswith(f"本点（{place.name}）可以办理") is here, (place.id, source.id, note)
+            else:  # a bundle taken elsewhere, some of whose items are taken here
+                assert note.startswith(f"本点（{place.name}）可以办理其中的{'、'.join(parts_here)}；"), note
+                partly += 1
             assert source.id not in listed or here  # what the place's page lists, it handles
             checked += 1
-    assert checked == len(records) * len(guides) and len(records) >= 20
+    assert checked == len(records) * len(guides) and len(records) >= 20 and partly > 0
+
+
+def test_a_bundle_taken_elsewhere_names_its_items_taken_here(bot):
+    reply = bot.reply("开个小饭馆要办啥证", place="yc-taoxi")
+    assert reply.sources[0].id == "990100-SCJG-0009"  # 开办餐饮店一件事
+    assert reply.summary.startswith("本点（桃溪镇便民服务中心）可以办理其中的个体工商户设立登记")
+    assert "“开办餐饮店一件事”合并办理请到" in reply.answer

@@ -44,3 +44,14 @@ def test_a_decline_or_greeting_is_summarised_by_its_opening(bot):
     assert bot.reply("你好").summary == "您好！"
     declined = bot.reply("今天天气怎么样")
     assert declined.blocks == [] and declined.summary and len(declined.summary) <= 80
+
+
+def test_an_answer_to_one_aspect_leads_with_the_summary_and_fits_a_phone(bot):
+    for question in ("身份证丢了补办要带什么", "开个体户要带啥材料", "护照要交多少钱", "结婚登记要多久"):
+        reply = bot.reply(question)
+        assert reply.answer.startswith(reply.summary + "\n"), question
+        assert len(reply.answer) <= 400, (question, len(reply.answer))
+        assert f"/g/{reply.sources[-1].id}" in reply.answer  # the guide's full notice is one tap away
+    guide = bot.kb.get("990100-GA-0003").guide
+    materials = bot.reply("身份证丢了补办要带什么").answer
+    assert all(m.name in materials for m in guide.materials)  # shortened, never a material left out

@@ -58,5 +58,12 @@ def named_groups(title: str) -> set[str]:
     return {group for group, (_, names) in _audiences().items() if any(w in title for w in names)}
 
 
+def speaks_of_group(group: str, text: str) -> bool:
+    """Whether the (normalised) text speaks of the group, as a question or a name would."""
+    asks, names = _audiences()[group]
+    pattern = _ask_patterns().get(group)
+    return any(w in text for w in (*asks, *names)) or bool(pattern and pattern.search(text))
+
+
 def group_label(group: str) -> str:
     return _audience_data()[group]["label"]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.acts import asked_stages, named_stages
-from assistant.audiences import asked_groups, excluded_by, named_groups, ordinary_groups
+from assistant.audiences import asked_groups, excluded_by, named_groups, ordinary_groups, speaks_of_group
 from assistant.data_files import read_yaml
 from assistant.thresholds import SPECIFIC_NAME_SHARE
 from knowledge import KnowledgeBase
@@ -36,6 +36,7 @@ from knowledge.text import normalise
 
 LOOKUP = "lookup"  # the stage of data/intents.yaml that a look-up service's name carries
 MIN_OBJECT_CHARS = 2  # a one-character word (证, 办) names nothing on its own
+MIN_DOCUMENT_CHARS = 3  # a two-character one (房本, 证书) is too often a citizen's word for a known one
 MATERIALS_SECTION = "materials"  # the chunk section that lists a guide's materials (knowledge.chunking)
 
 
@@ -54,6 +55,7 @@ class Gap:
     kind: str  # "act": for another act; "group": for other applicants; "object": about another thing
     objects: tuple[str, ...]  # the question's object words, the most specific first
     acts: tuple[str, ...]  # the acts the question asks (stage names of data/intents.yaml)
+    groups: tuple[str, ...] = ()  # the applicants the question speaks as, whom the item does not serve
 
 
 def act_labels(acts: tuple[str, ...]) -> str:
@@ -105,6 +107,7 @@ class CoverageIndex:
         self._version: int | None = None
         self._name_share: dict[str, float] = {}
         self._mentions: dict[str, tuple[str, str]] = {}
+        self._full: dict[str, str] = {}
 
     def _current(self) -> None:
         version = self.kb.version
@@ -129,6 +132,7 @@ class CoverageIndex:
             total = max(1, len(guides))
             self._name_share = {w: named[w] / total for w in vocabulary if len(w) >= MIN_OBJECT_CHARS}
             self._mentions = {}
+            self._full = {}
             self._version = version
 
     def object_words(self, residual: str) -> tuple[str, ...]:
@@ -136,14 +140,28 @@ class CoverageIndex:
         self._current()
         acts = _act_words()
         found = []
+        documents = []  # documents no item is named with (行驶证, 健康证): the object only failing others
         for word in self.kb.words(residual):
+            if word not in self._name_share and self._names_a_document(word):
+                documents += [word] if word not in acts and word not in documents else []
+                continue
             for part in [word] if word in self._name_share else self._compound_parts(word):
                 share = self._name_share.get(part)
                 if share is None or share > SPECIFIC_NAME_SHARE or len(part) < MIN_OBJECT_CHARS:
                     continue
                 if part not in acts and part not in found:
                     found.append(part)
-        return tuple(found)
+        return tuple(found or documents)
+
+    def _names_a_document(self, word: str) -> bool:
+        """A word shaped like a document's name (it ends like one and is at least
+        ``MIN_DOCUMENT_CHARS`` long: 行驶证, 健康证) none of whose parts a guide is named with
+        (unlike 教师资格证): the question is about a document, and an item must speak of it."""
+        return (
+            len(word) >= MIN_DOCUMENT_CHARS
+            and word.endswith(DOCUMENT_ENDINGS)
+            and not any(p in self._name_share for p in self.kb.subwords(word) if p != word)
+        )
 
     def _compound_parts(self, word: str) -> list[str]:
         """A word no name has that is made of name words ("枪支弹药": 枪支, 弹药) names things by its
@@ -170,6 +188,16 @@ class CoverageIndex:
             self._mentions[source_id] = found
         return found
 
+    def full_text(self, source_id: str) -> str:
+        """Everything an item says, its materials included, normalised."""
+        self._current()
+        found = self._full.get(source_id)
+        if found is None:
+            names, _ = self.mentions(source_id)
+            found = names + " " + normalise(" ".join(c.text for c in self.kb.chunks_of(source_id)))
+            self._full[source_id] = found
+        return found
+
     def gaps(self, question: str, residual: str, items: list[Hit]) -> list[Gap | None]:
         """What each of ``items`` does not cover of the question (None: it covers the act and the
         object); the items are the candidates as the items they are about (an FAQ row as its guide).
@@ -192,6 +220,8 @@ class CoverageIndex:
             return Gap("act", objects, asked)
         if item.kind == "guide" and self._for_other_applicants(question, item):
             return Gap("group", objects, asked)
+        if item.kind == "guide" and (unserved := self._unserved_groups(question, item)):
+            return Gap("group", objects, asked, unserved)
         if objects and not self._covers_object(objects, item):
             return Gap("object", objects, asked)
         return None
@@ -214,6 +244,19 @@ class CoverageIndex:
         not answer a question that speaks as none of them ("身份证过期了" is not 换发外国人永久居留身份证)."""
         named = named_groups(item.title)
         return bool(named) and not asked_groups(question) and named <= excluded_by(ordinary_groups())
+
+    def _unserved_groups(self, question: str, item: Hit) -> tuple[str, ...]:
+        """A question asked as one whom the ordinary resident's items do not serve (a foreigner, a
+        港澳台 resident, a diplomat: "外国人能在云川开个体户吗") is answered only by an item that is for
+        them or speaks of them; an ordinary item that never mentions them is silent on their case.
+        The groups so left unserved (none: the item serves the asker)."""
+        asked = asked_groups(question) & excluded_by(ordinary_groups())
+        if not asked or named_groups(item.title) & asked:
+            return ()
+        text = self.full_text(item.id)  # its materials too: "已取得他国国籍的…" serves a foreign national
+        if any(speaks_of_group(group, text) for group in asked):
+            return ()
+        return tuple(sorted(asked))
 
     def _covers_act(self, acts: set[str], item: Hit) -> bool:
         """Whether the guide ``item`` is for the acts asked: its name carries one of them; or it

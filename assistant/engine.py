@@ -222,8 +222,10 @@ class Assistant:
             hits = [hits[first], *hits[:first], *hits[first + 1 :]]
             items = [items[first], *items[:first], *items[first + 1 :]]
         residual = u.residual if u.language == "zh" else ""
-        # acts, objects and groups are read in Chinese: an English question is judged by its match
-        gaps = self.coverage.gaps(u.text, residual, items) if u.language == "zh" else []
+        # acts, objects and groups are read in Chinese: an English question by the guides' words for
+        # its government vocabulary ("lost" 遗失 补领, "foreigner" 外国人)
+        read_as = u.text if u.language == "zh" else chinese_terms(message)
+        gaps = self.coverage.gaps(read_as, residual or read_as, items) if read_as else []
         decision = decide(
             Case(
                 u.text,

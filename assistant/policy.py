@@ -348,7 +348,12 @@ def _declines_uncovered(case: Case) -> Decision | None:
         return None
     gap = case.gaps[0]
     items = case.items or case.candidates
-    asked = f"{gap.objects[0] if gap.objects else case.residual[:UNCOVERED_ECHO_CHARS]}{act_labels(gap.acts)}"
+    if gap.groups:  # "外国人办理个体工商户设立登记"
+        asked = "、".join(group_label(g) for g in gap.groups) + f"办理{items[0].title}"
+    else:
+        asked = (
+            f"{gap.objects[0] if gap.objects else case.residual[:UNCOVERED_ECHO_CHARS]}{act_labels(gap.acts)}"
+        )
     details = {"asked": f"“{asked}”"} if asked else {}
     closest: dict[str, Hit] = {}  # the same object with another act, best first, each item once
     for item, item_gap in zip(items, case.gaps, strict=False):
@@ -358,6 +363,20 @@ def _declines_uncovered(case: Case) -> Decision | None:
         choices = list(closest.values())[:ASK_BACK_CHOICES]
         return Decision("clarify", DeclineReason.NOT_COVERED, choices=choices, details=details)
     return Decision("decline", DeclineReason.NOT_COVERED, details=details)
+
+
+def _clarifies_uncovered_best(case: Case) -> Decision | None:
+    """The best candidate does not cover the act or object asked, but others do: unsure which is
+    meant, ask back with the best and the covering ones rather than answer the best with
+    confidence (a wrong confident answer is worse than a question back)."""
+    if not case.gaps or case.gaps[0] is None:
+        return None
+    items = case.items or case.candidates
+    choices: dict[str, Hit] = {items[0].id: items[0]}
+    for item, gap in zip(items, case.gaps, strict=False):
+        if gap is None:
+            choices.setdefault(item.id, item)
+    return Decision("clarify", choices=list(choices.values())[:ASK_BACK_CHOICES])
 
 
 def _clarifies_family(case: Case) -> Decision | None:
@@ -393,6 +412,7 @@ RULES: tuple[Rule, ...] = (
     Rule(_declines_other_group),
     Rule(_declines_uncovered),
     Rule(_clarifies_family),
+    Rule(_clarifies_uncovered_best),
     Rule(_answers),
 )
 

@@ -71,6 +71,9 @@ def test_an_object_no_candidate_mentions_is_declined_with_a_person_to_turn_to(bo
         ("社保缴费记录在哪里查", False),
         ("开个体户要带啥材料", False),
         ("我的身份证丢了怎么补办", False),
+        ("我上个月在社区交的低保申请，现在审到哪一步了", True),  # a long way from 我 to the status
+        ("我的残疾证审核通过没有", True),
+        ("我加入了外国国籍，个人账户里的钱能一次性退出来吗", False),  # 退出来 is no result
     ],
 )
 def test_a_personal_look_up_is_told_by_its_shape(question, personal):
@@ -94,3 +97,33 @@ def test_a_personal_look_up_is_declined_saying_where_to_look(bot):
 )
 def test_a_region_that_opens_the_question_is_the_place_of_its_rule(question, region):
     assert foreign_region(normalise(question), {"云川市", "云川"}) == region
+
+
+def test_a_question_asked_as_a_foreigner_needs_an_item_that_speaks_of_foreigners(bot):
+    assert gap(bot, "外国人能在云川开个体户吗", "990100-SCJG-0001").groups == ("foreigner",)
+    assert gap(bot, "开个体户要带啥材料", "990100-SCJG-0001") is None
+    reply = bot.reply("外国人能在云川开个体户吗")
+    assert reply.declined and reply.answer.startswith("没有找到“外国人办理个体工商户设立登记”的办事指南")
+    english = bot.reply("I'm a foreigner, can I open a sole proprietorship here?")  # read by the glossary
+    assert english.declined and not english.sources
+
+
+def test_a_document_no_guide_is_named_with_must_be_spoken_of(bot):
+    assert gap(bot, "行驶证丢了去哪补", "990100-BDC-0002").kind == "object"  # 不动产权证书补证
+    assert bot.reply("行驶证丢了去哪补").declined
+    assert gap(bot, "驾照到期了怎么换", "990100-JG-0001") is None
+
+
+def test_when_the_best_item_does_not_cover_but_another_does_it_asks_back_with_both():
+    from assistant.coverage import Gap
+    from assistant.policy import Case, decide
+
+    hits = [
+        Hit(id=i, title=t, kind="guide", section="overview", score=2.0 - n / 10, dense=0.95)
+        for n, (i, t) in enumerate([("a", "导游证查询"), ("b", "旅行社业务经营许可")])
+    ]
+    case = Case("导游证怎么申请", "zh", hits, known_share=1.0, items=hits)
+    covered = decide(case)
+    assert covered.kind == "answer"
+    unsure = decide(Case(**{**case.__dict__, "gaps": (Gap("act", ("导游证",), ("first",)), None)}))
+    assert unsure.kind == "clarify" and [c.id for c in unsure.choices] == ["a", "b"]

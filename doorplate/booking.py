@@ -24,6 +24,7 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,8 +55,12 @@ from knowledge.models import Guide
 log = logging.getLogger("zhiyin.booking")
 
 BOOKING_CODE_LEN = 8  # 40 random bits; a look-up also needs the phone's last four digits
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only: a bare \d also matches full-width and other scripts' digits, which would make
+# "1386666555５" a valid phone with another hash (and another booking) than "13866665555"
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
+_SEPARATORS = re.compile(r"[\s\-.()]")  # what people put between digit groups: 138 1234-5678, (0086)
+_COUNTRY_PREFIXES = ("+86", "0086", "86")  # China's calling code, written three ways
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 STATUS_ZH = {"booked": "已预约", "checked_in": "已签到", "cancelled": "已取消"}
@@ -177,16 +182,28 @@ class BookingRecord:
 
 
 # -- input checks ---------------------------------------------------------------------------------
-def normalise_phone(raw: str) -> str:
-    phone = re.sub(r"[\s-]", "", raw or "")
-    phone = phone.removeprefix("+86").removeprefix("0086")
+def _folded(raw: str | None) -> str:
+    """NFKC (full-width digits and letters → ASCII) without separators: the one form a phone or an
+    ID number is validated, compared and hashed in. Lone surrogates and other junk survive to fail
+    the ASCII pattern that follows — never to raise."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or ""))
+
+
+def normalise_phone(raw: str | None) -> str:
+    """A mainland mobile as its 11 ASCII digits, however it was typed: ``１３８…``, ``138 1234 5678``,
+    ``+86 138-1234-5678``, ``008613812345678``, ``8613812345678``."""
+    phone = _folded(raw)
+    for prefix in _COUNTRY_PREFIXES:
+        if phone.startswith(prefix) and len(phone) == len(prefix) + 11:
+            phone = phone[len(prefix) :]
+            break
     if not MOBILE.match(phone):
         raise RuleViolation("phone", "请填写11位手机号码。Please give a mainland mobile number (11 digits).")
     return phone
 
 
-def normalise_id_number(raw: str) -> str:
-    number = (raw or "").strip().upper()
+def normalise_id_number(raw: str | None) -> str:
+    number = _folded(raw).upper()
     if not ID_NUMBER.match(number):
         raise RuleViolation("id_number", "身份证号码应为18位。An ID number has 18 characters.")
     total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))

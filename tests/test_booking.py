@@ -182,6 +182,48 @@ def test_phones_are_accepted_as_people_write_them(service):
     assert book(service, at(TUESDAY, 9), phone="+86 138-1234-5678").phone_masked == "138****5678"
 
 
+@pytest.mark.parametrize(
+    "same",
+    [
+        "1381234567８",  # one full-width digit (issue 15, item 6: it was another phone)
+        "１３８１２３４５６７８",
+        "１３８　１２３４　５６７８",
+        "+86 138 1234 5678",
+        "+8613812345678",
+        "0086-138-1234-5678",
+        "8613812345678",
+        "(+86) 138.1234.5678",
+    ],
+)
+def test_one_booking_per_phone_however_the_phone_is_written(service, same):
+    book(service, at(TUESDAY, 9), id_number=ID_NUMBER)
+    with pytest.raises(RuleViolation) as again:
+        book(service, at(TUESDAY, 15), phone=same)
+    assert again.value.error == "already_booked"
+    other = book(service, at(TUESDAY, 15), phone=same, item=ELDER_ALLOWANCE)  # another item: the same phone
+    assert other.phone_masked == "138****5678" and service.lookup(other.code, LAST4) == other
+    with service.engine.connect() as conn:
+        hashes = set(conn.execute(text("SELECT phone_hash FROM bookings")).scalars())
+    assert len(hashes) == 1
+
+
+def test_id_numbers_are_read_as_people_write_them(service):
+    first = book(service, at(TUESDAY, 9), id_number="１１０１０５ １９４９１２３１ ００２ｘ")
+    second = book(service, at(TUESDAY, 9), phone="13900000000", id_number=ID_NUMBER, item=ELDER_ALLOWANCE)
+    assert first.id_last4 == second.id_last4 == "002X"
+    with service.engine.connect() as conn:
+        assert len(set(conn.execute(text("SELECT id_hash FROM bookings")).scalars())) == 1
+
+
+@pytest.mark.parametrize(
+    "phone", ["١٣٨١٢٣٤٥٦٧٨", "+1 138 1234 5678", "861381234567", "+86 0138 1234 5678", "138123456789"]
+)
+def test_what_is_not_a_mainland_mobile_is_refused(service, phone):
+    with pytest.raises(RuleViolation) as refused:  # Arabic-Indic digits, other countries, wrong lengths
+        book(service, at(TUESDAY, 9), phone=phone)
+    assert refused.value.error == "phone"
+
+
 def test_a_retry_with_the_same_idempotency_key_gets_the_first_booking(service):
     first, replayed = service.book(
         "yc-taoxi", CARD, at(TUESDAY, 9), "张三丰", PHONE, idempotency_key="req-000000001"
@@ -357,6 +399,10 @@ def test_http_refusals_are_clear(client):
     past = client.post("/api/bookings", json=booking_json(slot="2026-11-23T09:00"))
     assert past.status_code == 422 and past.json()["detail"]["error"] == "past"
     assert client.post("/api/bookings", json=booking_json(phone="abc")).status_code == 422
+    moved = booking_json(slot="2026-11-24T10:00", phone="+86 137 1234 5678")  # as people write it
+    assert client.post("/api/bookings", json=moved).status_code == 201
+    again = client.post("/api/bookings", json={**moved, "phone": "１３７１２３４５６７８"})
+    assert again.status_code == 422 and again.json()["detail"]["error"] == "already_booked"
     assert client.post("/api/bookings", json={**booking_json(), "place": "yc-nowhere"}).status_code == 404
     assert client.get("/api/places/yc-taoxi/slots", params={"item": "990100-XX-1"}).status_code == 404
 

@@ -34,7 +34,7 @@ STREAM_KEEPALIVE_SECONDS = 15
 
 def booking_error(request: Request, exc: BookingError) -> JSONResponse:
     """Every refusal as {"detail": {"error": code, "message": "中文。English."}} with its status."""
-    headers = {"Retry-After": "1"} if exc.status == 503 else None
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return JSONResponse(
         {"detail": {"error": exc.error, "message": exc.message}}, status_code=exc.status, headers=headers
     )

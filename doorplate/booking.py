@@ -24,17 +24,18 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from doorplate.codes import ALPHABET, normalise_code
-from doorplate.models import Booking, SlotCount
+from doorplate.models import Booking, BookingTry, SlotCount
 from doorplate.slots import (
     HolidayCalendar,
     SlotRuleError,
@@ -54,19 +55,29 @@ from knowledge.models import Guide
 log = logging.getLogger("zhiyin.booking")
 
 BOOKING_CODE_LEN = 8  # 40 random bits; a look-up also needs the phone's last four digits
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only: a bare \d also matches full-width and other scripts' digits, which would make
+# "1386666555５" a valid phone with another hash (and another booking) than "13866665555"
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
+_SEPARATORS = re.compile(r"[\s\-.()]")  # what people put between digit groups: 138 1234-5678, (0086)
+_COUNTRY_PREFIXES = ("+86", "0086", "86")  # China's calling code, written three ways
+# A right guess among 10,000 last-four combinations needs ~5,000 tries; 5 an hour make that ~40 days
+# per code while the owner who mistypes twice still gets in. Counted in the database (booking_tries).
+WRONG_TRIES_PER_HOUR = 5
+TRY_WINDOW = dt.timedelta(hours=1)
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 STATUS_ZH = {"booked": "已预约", "checked_in": "已签到", "cancelled": "已取消"}
 
 bookings_table = Booking.__table__
 slot_counts = SlotCount.__table__
+booking_tries = BookingTry.__table__
 
 
 # -- errors: each knows its HTTP status, a short code and a bilingual message ---------------------
 class BookingError(Exception):
     status = 400
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def __init__(self, error: str, message: str):
         super().__init__(message)
@@ -90,6 +101,21 @@ class Busy(BookingError):
     """The database stayed locked (SQLite) or kept deadlocking: the client may simply retry."""
 
     status = 503
+    retry_after = 1
+
+
+class TooManyTries(BookingError):
+    """The code's budget of wrong last-four tries for the hour is spent."""
+
+    status = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            "too_many_tries",
+            "手机号后四位输错次数过多，请一小时后再试，或到大厅窗口凭身份证办理。"
+            "Too many wrong tries for this booking code; please try again in an hour, or ask at the hall.",
+        )
+        self.retry_after = retry_after
 
 
 # -- what can be booked where ---------------------------------------------------------------------
@@ -177,16 +203,28 @@ class BookingRecord:
 
 
 # -- input checks ---------------------------------------------------------------------------------
-def normalise_phone(raw: str) -> str:
-    phone = re.sub(r"[\s-]", "", raw or "")
-    phone = phone.removeprefix("+86").removeprefix("0086")
+def _folded(raw: str | None) -> str:
+    """NFKC (full-width digits and letters → ASCII) without separators: the one form a phone or an
+    ID number is validated, compared and hashed in. Lone surrogates and other junk survive to fail
+    the ASCII pattern that follows — never to raise."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or ""))
+
+
+def normalise_phone(raw: str | None) -> str:
+    """A mainland mobile as its 11 ASCII digits, however it was typed: ``１３８…``, ``138 1234 5678``,
+    ``+86 138-1234-5678``, ``008613812345678``, ``8613812345678``."""
+    phone = _folded(raw)
+    for prefix in _COUNTRY_PREFIXES:
+        if phone.startswith(prefix) and len(phone) == len(prefix) + 11:
+            phone = phone[len(prefix) :]
+            break
     if not MOBILE.match(phone):
         raise RuleViolation("phone", "请填写11位手机号码。Please give a mainland mobile number (11 digits).")
     return phone
 
 
-def normalise_id_number(raw: str) -> str:
-    number = (raw or "").strip().upper()
+def normalise_id_number(raw: str | None) -> str:
+    number = _folded(raw).upper()
     if not ID_NUMBER.match(number):
         raise RuleViolation("id_number", "身份证号码应为18位。An ID number has 18 characters.")
     total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
@@ -500,18 +538,65 @@ class BookingService:
 
     # -- the booking's owner: look up, cancel, reschedule (code + the phone's last four digits) ----
     def lookup(self, code: str, last4: str) -> BookingRecord:
+        """The booking, for its owner: the code and the phone's last four digits. At most
+        ``WRONG_TRIES_PER_HOUR`` wrong tries per code, then ``TooManyTries`` (429) for the hour."""
+        not_found = NotFound(
+            "booking",
+            "没有找到这个预约，请核对预约码和手机号后四位。No booking with this code and phone number.",
+        )
         cleaned = clean_code(code)
-        row = None
-        if cleaned:
-            with self.engine.connect() as conn:
-                row = conn.execute(select(bookings_table).where(bookings_table.c.code == cleaned)).first()
+        if cleaned is None:
+            raise not_found
+        try_id, tries = self._count_try(cleaned)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(bookings_table).where(bookings_table.c.code == cleaned)).first()
         # one answer for "no such code" and "wrong digits": a guess learns nothing
         if row is None or not hmac.compare_digest(row.phone_last4.encode(), (last4 or "").strip().encode()):
-            raise NotFound(
-                "booking",
-                "没有找到这个预约，请核对预约码和手机号后四位。No booking with this code and phone number.",
+            log.warning(  # never the digits tried
+                "wrong last four digits for booking %s (%d of %d this hour)",
+                cleaned,
+                tries,
+                WRONG_TRIES_PER_HOUR,
             )
+            raise not_found
+        self._forget_try(try_id)  # the owner's own look-ups do not spend the budget
         return BookingRecord.of(row)
+
+    def _count_try(self, code: str) -> tuple[int, int]:
+        """Record a try at ``code`` before its digits are compared, then count the code's tries of
+        the last hour (committed first, so concurrent guesses see each other and at most the budget
+        get through). (this try's id, tries counted) — or ``TooManyTries``, this try not kept."""
+        now = hall_time(self.clock())
+        since = now - TRY_WINDOW
+
+        def record() -> int:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    delete(booking_tries).where(booking_tries.c.code == code, booking_tries.c.tried <= since)
+                )
+                return conn.execute(
+                    insert(booking_tries).values(code=code, tried=now).returning(booking_tries.c.id)
+                ).scalar_one()
+
+        try_id = retrying(record)
+        with self.engine.connect() as conn:
+            tries, oldest = conn.execute(
+                select(func.count(), func.min(booking_tries.c.tried)).where(
+                    booking_tries.c.code == code, booking_tries.c.tried > since
+                )
+            ).one()
+        if tries > WRONG_TRIES_PER_HOUR:
+            self._forget_try(try_id)  # a refused try does not push the hour further
+            log.warning("booking %s: too many wrong tries this hour, refused", code)
+            raise TooManyTries(max(1, int((oldest + TRY_WINDOW - now).total_seconds()) + 1))
+        return try_id, tries
+
+    def _forget_try(self, try_id: int) -> None:
+        def work() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(delete(booking_tries).where(booking_tries.c.id == try_id))
+
+        retrying(work)
 
     def _not_active(self, record: BookingRecord, doing: str) -> RuleViolation:
         return RuleViolation(
@@ -660,5 +745,6 @@ __all__ = [
     "SlotFull",
     "SlotView",
     "StaticCatalog",
+    "TooManyTries",
     "booking_place",
 ]

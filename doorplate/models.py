@@ -87,6 +87,20 @@ Index(
 )
 
 
+class BookingTry(Base):
+    """One look-up of a booking by its code and the phone's last four digits, kept while it counts
+    against the code's hourly budget of wrong tries (``doorplate.booking.WRONG_TRIES_PER_HOUR``).
+    In the database, so the budget holds across server processes. A right try is deleted at once."""
+
+    __tablename__ = "booking_tries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(8))  # any well-formed code: a guess learns nothing
+    tried: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+Index("ix_booking_tries_code_tried", BookingTry.code, BookingTry.tried)
+
+
 class TicketCounter(Base):
     """The last ticket number given per place, day and group (A001, A002 …)."""
 

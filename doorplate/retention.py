@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
-from doorplate.models import Booking, SlotCount, Ticket, TicketCounter
+from doorplate.models import Booking, BookingTry, SlotCount, Ticket, TicketCounter
 from halls.clock import hall_now
 
 
@@ -30,6 +30,7 @@ def purge(engine: Engine, before: dt.date) -> dict[str, int]:
         "bookings": delete(Booking).where(Booking.day < before),
         "ticket_counters": delete(TicketCounter).where(TicketCounter.day < before),
         "slot_counts": delete(SlotCount).where(SlotCount.slot < midnight),
+        "booking_tries": delete(BookingTry).where(BookingTry.tried < midnight),  # long past counting
     }
     with engine.begin() as conn:
         return {name: conn.execute(statement).rowcount for name, statement in statements.items()}

@@ -3,19 +3,48 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 
 # 18-digit resident ID (last may be X), 15-digit old IDs, also written in groups ("220102 19900101
-# 1234"); mainland mobiles; landlines with area code. Full-width digits are read as digits first.
+# 1234"); mainland mobiles, with or without +86/0086; landlines with area code. The patterns see
+# folded text (``fold_digits``): ASCII digits, one kind of space, one kind of dash.
+_SEP = r"[ -]{0,2}"
 _ID = re.compile(
-    r"(?<![0-9A-Za-z])(\d{6})[ -]?(\d{8})[ -]?(\d{3}[\dXx])(?![0-9A-Za-z])"
-    r"|(?<!\d)(\d{6})[ -]?(\d{6})[ -]?(\d{3})(?!\d)"
+    rf"(?<![0-9])([0-9]{{6}}){_SEP}([0-9]{{8}}){_SEP}([0-9]{{3}}[0-9Xx])(?![0-9])"
+    rf"|(?<![0-9])([0-9]{{6}}){_SEP}([0-9]{{6}}){_SEP}([0-9]{{3}})(?![0-9])"
 )
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ＋－　", "0123456789Xx+- ")
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-(\d{7,8})(?!\d)")
+_MOBILE = re.compile(
+    rf"(?<![0-9])(?:(?:\+|00)?86{_SEP})?(1[3-9][0-9]){_SEP}([0-9]{{4}}){_SEP}([0-9]{{4}})(?![0-9])"
+)
+_LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3})-([0-9]{7,8})(?![0-9])")
 _NAME_INTRO = re.compile(
     r"(我叫|我是|本人|姓名[:：]?|名字叫|名字是)\s*([\u4e00-\u9fff])([\u4e00-\u9fff]{1,3})"
 )
+
+
+_DIGIT_DASHES = "‐‑‒–－﹣"  # dashes typed between digit groups (not the Chinese dash ——)
+
+
+@lru_cache(maxsize=512)
+def _fold_char(char: str) -> str:
+    digit = unicodedata.decimal(char, None)
+    if digit is not None:  # full-width １, Arabic-Indic ١, Devanagari १ …: all digits to a person
+        return str(digit)
+    category = unicodedata.category(char)
+    if category == "Zs":  # ideographic space, no-break space … (line breaks stay)
+        return " "
+    if char in _DIGIT_DASHES:
+        return "-"
+    return unicodedata.normalize("NFKC", char) if category in ("Lu", "Ll", "Sm") else char  # Ｘ, ＋
+
+
+def fold_digits(text: str) -> str:
+    """``text`` with every digit in ASCII, every space a plain space and every dash between digits a
+    hyphen-minus (full-width letters and plus signs too): what a phone or an ID number is found in."""
+    if text.isascii():
+        return text
+    return "".join(_fold_char(c) if not c.isascii() else c for c in text)
 
 
 def mask_id(match: re.Match[str]) -> str:
@@ -29,7 +58,7 @@ def mask(text: str, keep_landlines: bool = True) -> str:
 
     Office landlines (0999-1234567) are public service numbers and stay, unless asked otherwise.
     """
-    text = text.translate(_FULL_WIDTH)
+    text = fold_digits(text)
     text = _ID.sub(mask_id, text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     if not keep_landlines:
@@ -41,7 +70,7 @@ def mask_echoes(text: str, source: str) -> str:
     """``text`` with the personal data found in ``source`` masked where it is repeated — and nothing
     else touched: an answer composed from a guide keeps the guide's words ("由本人申请") while a
     phone number the citizen typed, if echoed, is masked."""
-    typed = source.translate(_FULL_WIDTH)
+    typed = fold_digits(source)
     masked = {m.group(0): mask(m.group(0)) for pattern in (_ID, _MOBILE) for m in pattern.finditer(typed)}
     for m in _NAME_INTRO.finditer(typed):
         masked[m.group(2) + m.group(3)] = m.group(2) + "*" * len(m.group(3))

@@ -8,28 +8,40 @@ on a guide and on a material.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 SourceKind = Literal["guide", "document", "faq"]
+
+
+def _scalar_as_text(value: Any) -> Any:
+    """A text field written as a bare number or flag (``phone: 12348`` unquoted in YAML reads as an
+    int; hotlines are written that way in real files) is that text. Lists and mappings stay as they
+    are, for validation to refuse."""
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_scalar_as_text)]  # a guide's text field: str, or a bare scalar
 
 
 class Material(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    name: str
-    form: str | None = None  # 原件 / 复印件 / 电子证照 / 原件和复印件
+    name: Text
+    form: Text | None = None  # 原件 / 复印件 / 电子证照 / 原件和复印件
     copies: int | None = None
     required: bool = True
     tolerable: bool = False  # 容缺受理: may be handed in later
     promise: bool = False  # may be replaced by a signed 告知承诺书
-    note: str | None = None
+    note: Text | None = None
 
 
 class FaqPair(BaseModel):
-    q: str
-    a: str
+    q: Text
+    a: Text
 
 
 def _as_list(value: Any) -> Any:
@@ -48,24 +60,24 @@ class Guide(BaseModel):
     id: str
     name: str
     aliases: list[str] = Field(default_factory=list)
-    category: str | None = None
-    type: str | None = None
-    department: str | None = None
+    category: Text | None = None
+    type: Text | None = None
+    department: Text | None = None
     audience: list[str] = Field(default_factory=list)
     conditions: list[str] = Field(default_factory=list)
     materials: list[Material] = Field(default_factory=list)
     steps: list[str] = Field(default_factory=list)
     legal_days: int | None = None
     promised_days: int | None = None
-    fee: str | None = None
+    fee: Text | None = None
     visits: int | None = None
-    online_url: str | None = None
+    online_url: Text | None = None
     channels: list[str] = Field(default_factory=list)
     locations: list[str] = Field(default_factory=list)
-    window: str | None = None
-    hours: str | None = None
-    phone: str | None = None
-    scope: str | None = None
+    window: Text | None = None
+    hours: Text | None = None
+    phone: Text | None = None
+    scope: Text | None = None
     basis: list[str] = Field(default_factory=list)
     bundle: list[str] = Field(default_factory=list)
     faq: list[FaqPair] = Field(default_factory=list)

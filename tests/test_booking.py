@@ -4,6 +4,7 @@ idempotency, cancel and reschedule, privacy; and the same through the HTTP API."
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 
 import pytest
@@ -182,6 +183,48 @@ def test_phones_are_accepted_as_people_write_them(service):
     assert book(service, at(TUESDAY, 9), phone="+86 138-1234-5678").phone_masked == "138****5678"
 
 
+@pytest.mark.parametrize(
+    "same",
+    [
+        "1381234567８",  # one full-width digit (issue 15, item 6: it was another phone)
+        "１３８１２３４５６７８",
+        "１３８　１２３４　５６７８",
+        "+86 138 1234 5678",
+        "+8613812345678",
+        "0086-138-1234-5678",
+        "8613812345678",
+        "(+86) 138.1234.5678",
+    ],
+)
+def test_one_booking_per_phone_however_the_phone_is_written(service, same):
+    book(service, at(TUESDAY, 9), id_number=ID_NUMBER)
+    with pytest.raises(RuleViolation) as again:
+        book(service, at(TUESDAY, 15), phone=same)
+    assert again.value.error == "already_booked"
+    other = book(service, at(TUESDAY, 15), phone=same, item=ELDER_ALLOWANCE)  # another item: the same phone
+    assert other.phone_masked == "138****5678" and service.lookup(other.code, LAST4) == other
+    with service.engine.connect() as conn:
+        hashes = set(conn.execute(text("SELECT phone_hash FROM bookings")).scalars())
+    assert len(hashes) == 1
+
+
+def test_id_numbers_are_read_as_people_write_them(service):
+    first = book(service, at(TUESDAY, 9), id_number="１１０１０５ １９４９１２３１ ００２ｘ")
+    second = book(service, at(TUESDAY, 9), phone="13900000000", id_number=ID_NUMBER, item=ELDER_ALLOWANCE)
+    assert first.id_last4 == second.id_last4 == "002X"
+    with service.engine.connect() as conn:
+        assert len(set(conn.execute(text("SELECT id_hash FROM bookings")).scalars())) == 1
+
+
+@pytest.mark.parametrize(
+    "phone", ["١٣٨١٢٣٤٥٦٧٨", "+1 138 1234 5678", "861381234567", "+86 0138 1234 5678", "138123456789"]
+)
+def test_what_is_not_a_mainland_mobile_is_refused(service, phone):
+    with pytest.raises(RuleViolation) as refused:  # Arabic-Indic digits, other countries, wrong lengths
+        book(service, at(TUESDAY, 9), phone=phone)
+    assert refused.value.error == "phone"
+
+
 def test_a_retry_with_the_same_idempotency_key_gets_the_first_booking(service):
     first, replayed = service.book(
         "yc-taoxi", CARD, at(TUESDAY, 9), "张三丰", PHONE, idempotency_key="req-000000001"
@@ -357,6 +400,10 @@ def test_http_refusals_are_clear(client):
     past = client.post("/api/bookings", json=booking_json(slot="2026-11-23T09:00"))
     assert past.status_code == 422 and past.json()["detail"]["error"] == "past"
     assert client.post("/api/bookings", json=booking_json(phone="abc")).status_code == 422
+    moved = booking_json(slot="2026-11-24T10:00", phone="+86 137 1234 5678")  # as people write it
+    assert client.post("/api/bookings", json=moved).status_code == 201
+    again = client.post("/api/bookings", json={**moved, "phone": "１３７１２３４５６７８"})
+    assert again.status_code == 422 and again.json()["detail"]["error"] == "already_booked"
     assert client.post("/api/bookings", json={**booking_json(), "place": "yc-nowhere"}).status_code == 404
     assert client.get("/api/places/yc-taoxi/slots", params={"item": "990100-XX-1"}).status_code == 404
 
@@ -397,3 +444,78 @@ def test_public_writes_are_rate_limited_per_client(demo_settings, db_url):
         assert (
             http.get("/api/places/yc-taoxi/slots", params={"item": CARD}).status_code == 200
         )  # reads are not
+
+
+# -- guessing the last four digits (issue 15, item 2) --------------------------------------------
+def test_wrong_last4_tries_are_limited_per_code_in_the_database(service, clock, caplog):
+    from doorplate.booking import WRONG_TRIES_PER_HOUR, TooManyTries
+
+    record, other = book(service, at(TUESDAY, 9)), book(service, at(TUESDAY, 9), phone="13900001111")
+    for _ in range(10):  # the owner's own look-ups spend nothing
+        assert service.lookup(record.code, LAST4) == record
+    caplog.set_level(logging.INFO, logger="zhiyin.booking")
+    wrong = ["9071", "8162", "7253", "6344", "5435"]
+    assert len(wrong) == WRONG_TRIES_PER_HOUR
+    for n, digits in enumerate(wrong):
+        with pytest.raises(NotFound):
+            if n % 2:
+                service.cancel(record.code, digits)  # a cancel with wrong digits is a try too
+            else:
+                service.lookup(record.code.lower(), digits)
+    with pytest.raises(TooManyTries) as refused:  # now even the right digits: the hour is spent
+        service.lookup(record.code, LAST4)
+    assert refused.value.status == 429 and 3500 <= refused.value.retry_after <= 3601
+    assert "too many" in refused.value.message.lower() and "一小时" in refused.value.message
+    # counted in the database: another server process (another service on the database) agrees
+    elsewhere = BookingService(service.engine, service.catalog, b"test-booking-key", clock=clock)
+    for attempt in (
+        lambda: elsewhere.lookup(record.code, LAST4),
+        lambda: elsewhere.cancel(record.code, LAST4),
+    ):
+        with pytest.raises(TooManyTries):
+            attempt()
+    with pytest.raises(TooManyTries):
+        service.reschedule(record.code, LAST4, at(TUESDAY, 10))
+    assert service.lookup(other.code, "1111") == other  # other codes are not affected
+    logged = "\n".join(r.getMessage().replace(record.code, "") for r in caplog.records)
+    assert logged.count("wrong last four digits") == WRONG_TRIES_PER_HOUR
+    assert not any(digits in logged for digits in wrong)  # tries are logged without the digits
+    clock.set(MONDAY, 11, 1)  # an hour after the wrong tries
+    assert service.cancel(record.code, LAST4).status == "cancelled"
+
+
+def test_simultaneous_guesses_get_at_most_the_budget(service):
+    from doorplate.booking import WRONG_TRIES_PER_HOUR, TooManyTries
+
+    record = book(service, at(TUESDAY, 9))
+    outcomes: list[str] = []
+    barrier = threading.Barrier(16)
+
+    def guess(k: int) -> None:
+        barrier.wait()
+        try:
+            service.lookup(record.code, f"{1000 + k}")
+        except NotFound:
+            outcomes.append("wrong")
+        except TooManyTries:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=guess, args=(k,)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 16 and outcomes.count("wrong") <= WRONG_TRIES_PER_HOUR
+
+
+def test_http_last4_guessing_ends_in_429(client):
+    code = client.post("/api/bookings", json=booking_json()).json()["code"]
+    for digits in ("0000", "1111", "2222"):
+        assert client.get(f"/api/bookings/{code}", params={"last4": digits}).status_code == 404
+    assert client.post(f"/api/bookings/{code}/cancel", json={"last4": "3333"}).status_code == 404
+    assert client.post(f"/b/{code}", data={"last4": "4444"}).status_code == 404
+    refused = client.get(f"/api/bookings/{code}", params={"last4": LAST4})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 3000
+    assert refused.json()["detail"]["error"] == "too_many_tries"
+    page = client.post(f"/b/{code}", data={"last4": LAST4, "action": "cancel"})
+    assert page.status_code == 429 and "输错次数过多" in page.text

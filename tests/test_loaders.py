@@ -285,3 +285,47 @@ def test_demo_knowledge_base_loads_cleanly():
     assert kinds["guide"] >= 60 and kinds["markdown"] >= 8
     assert kinds.get("faq-csv", 0) >= 30
     assert any(s.guide and s.guide.bundle for s in report.sources)
+
+
+# -- issue 15, item 9 ------------------------------------------------------------------------------
+def test_text_fields_accept_bare_numbers_and_flags_but_not_lists(tmp_path):
+    guide = GUIDE_YAML + "phone: 12348\nfee: 0\nwindow: 3\nhours: 8.5\nfaq:\n  - q: 电话多少\n    a: 12345\n"
+    report, f = load_one(write(tmp_path / "hotline.yaml", guide))
+    assert report.ok, report.errors
+    g = report.sources[0].guide
+    assert (g.phone, g.fee, g.window, g.hours, g.faq[0].a) == ("12348", "0", "3", "8.5", "12345")
+    _, f = load_one(write(tmp_path / "listed.yaml", GUIDE_YAML + "phone: [12345, 12348]\n"))
+    assert "phone" in f.skipped
+
+
+def test_which_duplicate_is_kept_does_not_depend_on_the_order_given(tmp_path):
+    a = write(tmp_path / "x" / "a.yaml", GUIDE_YAML)
+    b = write(tmp_path / "y" / "b.yaml", GUIDE_YAML.replace("个体工商户设立登记", "另一个"))
+    for order in ([tmp_path / "x", tmp_path / "y"], [tmp_path / "y", tmp_path / "x"], [b, a]):
+        report = load_sources(order)
+        assert [s.title for s in report.sources] == ["个体工商户设立登记"]  # the first by sorted path
+        ((path, message),) = report.errors
+        assert path == str(b) and str(a) in message and "T-0001" in message
+
+
+def test_a_malformed_duplicate_never_displaces_a_valid_guide(tmp_path):
+    # sorted first, but malformed: the same id next to a guide that does not load
+    bad = write(
+        tmp_path / "a-bad.yaml",
+        "- "
+        + GUIDE_YAML.replace("个体工商户设立登记", "坏的").replace("\n", "\n  ")
+        + "\n- name: 没有编号\n",
+    )
+    good = write(tmp_path / "b-good.yaml", GUIDE_YAML)
+    for order in ([tmp_path], [good, bad], [bad, good]):
+        report = load_sources(order)
+        assert [s.title for s in report.sources] == ["个体工商户设立登记"]
+        about_bad = " ".join(message for path, message in report.errors if path == str(bad))
+        assert "guide #2" in about_bad and f"duplicate id T-0001: also defined in {good}" in about_bad
+
+
+def test_one_id_twice_in_one_file_keeps_the_first(tmp_path):
+    twice = json.dumps([{"id": "D-1", "name": "甲"}, {"id": "D-1", "name": "乙"}], ensure_ascii=False)
+    report, f = load_one(write(tmp_path / "twice.json", twice))
+    assert [s.title for s in report.sources] == ["甲"] and f.sources == 1
+    assert "duplicate id D-1: also defined earlier in this file" in f.errors[0]

@@ -22,18 +22,21 @@ def test_the_days_past_are_deleted_and_the_days_kept_are_not(db_engine):
     clock.set(TUESDAY, 8, 50)
     queue.check_in(old.code)
     queue.issue("yc-taoxi", item_id=CARD)  # a walk-in the same day
+    with pytest.raises(NotFound):
+        bookings.lookup(kept.code, "0000")  # a wrong try, counted until the hour is long past
 
     assert purge(db_engine, before=WEDNESDAY) == {
         "tickets": 2,
         "bookings": 1,
         "ticket_counters": 1,
         "slot_counts": 1,
+        "booking_tries": 1,
     }
+    assert set(purge(db_engine, before=WEDNESDAY).values()) == {0}  # nothing twice
     with pytest.raises(NotFound):
         bookings.lookup(old.code, LAST4)
     assert bookings.lookup(kept.code, "1234").status == "booked"
     assert [s.free for s in bookings.slots("yc-taoxi", CARD, WEDNESDAY) if s.slot == at(WEDNESDAY, 9)] == [1]
-    assert set(purge(db_engine, before=WEDNESDAY).values()) == {0}  # nothing twice
 
 
 def test_the_cutoff_counts_whole_days_back_from_the_halls_today():

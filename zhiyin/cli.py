@@ -228,6 +228,7 @@ def serve(host: str, port: int, kb: str | None) -> None:
     from zhiyin.app import create_app
     from zhiyin.services import Services
     from zhiyin.settings import Settings
+    from zhiyin.web.access_log import uvicorn_log_config
 
     if kb:
         os.environ["ZHIYIN_KB"] = kb
@@ -235,7 +236,13 @@ def serve(host: str, port: int, kb: str | None) -> None:
     click.echo(
         f"Zhiyin on http://{host}:{port}  (knowledge base '{settings.kb}', data in {settings.data_dir})"
     )
-    uvicorn.run(create_app(Services(settings)), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(Services(settings)),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=uvicorn_log_config(),  # no last4, session or question in the access log
+    )
 
 
 # --- eval & bench -----------------------------------------------------------------------

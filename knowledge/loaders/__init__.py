@@ -125,9 +125,11 @@ def iter_files(paths: Iterable[Path]) -> Iterable[Path]:
 
 
 def load_sources(paths: Iterable[Path], progress: Callable[[Path], None] | None = None) -> LoadReport:
-    """Load every file under ``paths``. Duplicate ids keep the first and name both files."""
+    """Load every file under ``paths``. When files share an id, the one kept does not depend on the
+    order they were given in: a file read without errors before one with errors, then the first by
+    sorted path; the others are reported as errors naming both files."""
     report = LoadReport()
-    seen: dict[str, str] = {}
+    loaded_files: list[tuple[FileResult, Loaded]] = []
     for path in iter_files(paths):
         if progress:
             progress(path)
@@ -147,13 +149,25 @@ def load_sources(paths: Iterable[Path], progress: Callable[[Path], None] | None 
         result.kind = loaded.kind
         result.warnings = loaded.warnings
         result.errors = list(loaded.errors)
+        loaded_files.append((result, loaded))
+
+    # a malformed file never displaces a clean one; among equals, the first by path
+    def rank(result: FileResult) -> tuple[bool, str]:
+        return (bool(result.errors), result.path)
+
+    kept: dict[str, FileResult] = {}
+    for result, loaded in sorted(loaded_files, key=lambda rl: rank(rl[0])):
         for source in loaded.sources:
-            if source.id in seen:
-                result.errors.append(
-                    f"duplicate id {source.id}: already defined in {seen[source.id]}; kept that one"
-                )
+            kept.setdefault(source.id, result)
+    added: set[str] = set()
+    for result, loaded in loaded_files:
+        for source in loaded.sources:
+            winner = kept[source.id]
+            if winner is not result or source.id in added:
+                where = "earlier in this file" if winner is result else f"in {winner.path}"
+                result.errors.append(f"duplicate id {source.id}: also defined {where}; kept that one")
                 continue
-            seen[source.id] = str(path)
+            added.add(source.id)
             report.sources.append(source)
             result.sources += 1
     return report

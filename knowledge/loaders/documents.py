@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from knowledge.loaders.base import Loaded, SkipFile
+from knowledge.loaders.limits import MAX_PDF_PAGES, check_document_chars, check_zip
 from knowledge.models import Document, Source
 
 _CHROME_TAGS = [
@@ -34,6 +35,7 @@ _BLANKS = re.compile(r"\n{3,}")
 
 def _document(path: Path, title: str, text: str, kind: str) -> Loaded:
     text = _BLANKS.sub("\n\n", text).strip()
+    check_document_chars(len(text))
     if len(text) < 2:
         raise SkipFile("no text could be extracted")
     doc = Document(id=path.stem, title=title.strip() or path.stem, text=text)
@@ -75,7 +77,14 @@ def load_pdf(path: Path) -> Loaded:
 
     try:
         reader = PdfReader(str(path))
-        pages = [(page.extract_text() or "") for page in reader.pages]
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise SkipFile(f"too many pages: {len(reader.pages):,} (more than {MAX_PDF_PAGES})")
+        pages: list[str] = []
+        chars = 0
+        for page in reader.pages:  # counted as extracted: a page can hold a great deal of text
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            check_document_chars(chars)
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise SkipFile(f"unreadable PDF: {exc}") from exc
@@ -100,6 +109,7 @@ def load_docx(path: Path) -> Loaded:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    check_zip(path, "DOCX")  # before python-docx unpacks anything
     try:
         d = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError) as exc:

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 from knowledge.loaders.base import Loaded, SkipFile
+from knowledge.loaders.limits import MAX_CELL_CHARS, MAX_SHEET_CELLS, check_zip
 from knowledge.models import FaqRow, Source
 
 HEADERS = {
@@ -40,15 +41,27 @@ def _rows_from_csv(text: str) -> list[list[str]]:
 def _rows_from_xlsx(path: Path) -> list[list[str]]:
     from openpyxl import load_workbook
 
+    check_zip(path, "XLSX")  # before openpyxl unpacks anything
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise SkipFile(f"unreadable XLSX: {exc.__class__.__name__}") from exc
-    rows: list[list[str]] = []
-    sheet = book.worksheets[0]
-    for values in sheet.iter_rows(values_only=True):
-        rows.append(["" if v is None else str(v) for v in values])
-    book.close()
+    try:
+        sheet = book.worksheets[0]
+        # the stated dimension may claim A1:XFD1048576: read the rows that are there, counting cells
+        sheet.reset_dimensions()
+        rows: list[list[str]] = []
+        cells = 0
+        for values in sheet.iter_rows(values_only=True):
+            cells += max(1, len(values))  # a row skipped over is still a row read
+            if cells > MAX_SHEET_CELLS:
+                raise SkipFile(f"sheet too large: more than {MAX_SHEET_CELLS:,} cells")
+            row = ["" if v is None else str(v) for v in values]
+            if any(len(cell) > MAX_CELL_CHARS for cell in row):
+                raise SkipFile(f"row {len(rows) + 1}: a cell holds more than {MAX_CELL_CHARS:,} characters")
+            rows.append(row)
+    finally:
+        book.close()
     return rows
 
 

@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from knowledge.loaders.base import Loaded, SkipFile
+from knowledge.loaders.limits import check_document_chars
 from knowledge.models import Document, Source
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
@@ -29,6 +30,7 @@ def load_markdown(text: str, path: Path) -> Loaded:
         body = text[match.end() :]
     if not body.strip():
         raise SkipFile("document has no text")
+    check_document_chars(len(body.strip()))
     heading = _H1.search(body)
     title = str(meta.get("title") or (heading.group(1) if heading else path.stem))
     try:

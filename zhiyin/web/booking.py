@@ -12,12 +12,12 @@ import asyncio
 import datetime as dt
 import json
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from doorplate.booking import BookingError, BookingRecord, BookingService, SlotView, clean_code
 from doorplate.queue import Position, QueueService, QueueStatus, TicketRecord, announcement
@@ -34,7 +34,7 @@ STREAM_KEEPALIVE_SECONDS = 15
 
 def booking_error(request: Request, exc: BookingError) -> JSONResponse:
     """Every refusal as {"detail": {"error": code, "message": "中文。English."}} with its status."""
-    headers = {"Retry-After": "1"} if exc.status == 503 else None
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return JSONResponse(
         {"detail": {"error": exc.error, "message": exc.message}}, status_code=exc.status, headers=headers
     )
@@ -173,18 +173,35 @@ def queue_json(status: QueueStatus) -> dict:
 
 
 # -- booking (public) ----------------------------------------------------------------------------
+def _no_lone_surrogates(value: Any) -> Any:
+    """A lone surrogate ("\\ud800" is valid JSON, not valid text) fails pydantic's string check with
+    an error that echoes the whole field — a phone, an ID number — into the 422 (which then cannot be
+    encoded: a 500 whose traceback is logged). Replaced by U+FFFD, it fails the booking's own check,
+    whose message names no input."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+PersonalText = Annotated[str, BeforeValidator(_no_lone_surrogates)]
+
+
 class BookingIn(BaseModel):
     place: str = Field(pattern=PLACE_ID)
     item: str = Field(min_length=1, max_length=64)
     slot: dt.datetime = Field(description="the slot's start, hall time: 2026-11-24T09:00")
-    name: str = Field(min_length=1, max_length=30)
-    phone: str = Field(min_length=11, max_length=20)
-    id_number: str | None = Field(None, max_length=20)
+    name: PersonalText = Field(min_length=1, max_length=30)
+    phone: PersonalText = Field(
+        min_length=11,
+        max_length=20,
+        description="a mainland mobile: 13812345678, 138 1234 5678, +86 138-1234-5678, full-width digits",
+    )
+    id_number: PersonalText | None = Field(None, max_length=24)
     idempotency_key: str | None = Field(None, max_length=64, description="or the Idempotency-Key header")
 
 
 class OwnerIn(BaseModel):
-    last4: str = Field(pattern=r"^\d{4}$", description="the last four digits of the booking's phone")
+    last4: PersonalText = Field(pattern=r"^\d{4}$", description="the last four digits of the booking's phone")
 
 
 class RescheduleIn(OwnerIn):

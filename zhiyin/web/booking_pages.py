@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
-from doorplate.booking import BookingError, BookingRecord, BookingService, clean_code
+from doorplate.booking import BookingError, BookingRecord, BookingService, clean_code, normalise_phone
 from zhiyin.web.deps import BookingsDep
 from zhiyin.web.pages import PLACE_ID, render_page
 
@@ -107,7 +107,7 @@ def book(
         error = exc if isinstance(exc, BookingError) else BookingError("slot", "时间段无效，请重新选择。")
         entered = {"name": name, "phone": phone, "slot": slot}
         return _form_page(request, service, place, item, day, reschedule or None, error, entered)
-    return _booking_page(request, service, record, phone[-4:], done="预约成功")
+    return _booking_page(request, service, record, normalise_phone(phone)[-4:], done="预约成功")
 
 
 def _booking_page(

@@ -19,6 +19,7 @@ from zhiyin import __version__
 from zhiyin.services import Services
 from zhiyin.usecases import purge_visits
 from zhiyin.web import admin, booking, booking_pages, chat, places, search
+from zhiyin.web.headers import SecurityHeaders
 from zhiyin.web.limits import RateLimiter, rate_limited
 
 log = logging.getLogger("zhiyin")
@@ -57,6 +58,8 @@ def create_app(services: Services | None = None) -> FastAPI:
         version=__version__,
         description="Government-service guidance, offline by default.",
         lifespan=lifespan,
+        docs_url=None,  # zhiyin.web.search serves /docs without an inline script
+        redoc_url=None,
     )
     app.state.services = services  # the one thing routes reach, through zhiyin.web.deps
     limiter = RateLimiter(settings.rate_limit_per_minute)
@@ -91,4 +94,5 @@ def create_app(services: Services | None = None) -> FastAPI:
     for module in (search, chat, places, booking, booking_pages, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(files("zhiyin.web") / "static")), name="static")
+    app.add_middleware(SecurityHeaders)  # the outermost: every response, a 413, 429 or 500 too
     return app

@@ -71,3 +71,81 @@ def test_no_page_has_an_inline_script_handler_or_style(client):
         assert not INLINE_SCRIPT.search(page), name
         assert not INLINE_HANDLER.search(page), name
         assert not INLINE_STYLE.search(page), name
+
+
+# -- links -------------------------------------------------------------------------------------------
+HOSTILE_LINKS = (
+    "javascript:alert(document.domain)",
+    " JavaScript:alert(1)",
+    "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "https:evil.example",
+    "//evil.example/x",
+    "/relative",
+)
+
+
+def test_only_web_phone_and_map_links_become_links():
+    from zhiyin.web.pages import link
+
+    for url in HOSTILE_LINKS:
+        assert str(link(url, "网上办理")) == "网上办理", url  # plain text, nothing to click
+    assert str(link("javascript:x", "<b>")) == "&lt;b&gt;"
+    assert str(link("https://zwfw.example.gov.cn/a?b=1&c=2", "网办", "button")) == (
+        '<a class="button" href="https://zwfw.example.gov.cn/a?b=1&amp;c=2" rel="noopener noreferrer">网办</a>'
+    )
+    for url in ("http://x.example", "tel:0999-1234567", "geo:28.2,112.9?q=28.2,112.9(%E4%B8%AD)"):
+        assert f'href="{url}"' in str(link(url, "x"))
+
+
+def test_templates_print_links_from_data_only_through_the_link_helper():
+    allowed = re.compile(r"^(?:/[^/{]|#|data:,$|tel:\{\{ hotline \}\}$)")
+    for template in TEMPLATES.iterdir():
+        for href in re.findall(r'\bhref="([^"]*)"', template.read_text(encoding="utf-8")):
+            assert allowed.match(href), f"{template.name}: href={href!r}: print data links with link()"
+
+
+def test_an_unsafe_link_that_reaches_a_page_is_plain_text(client, app, monkeypatch):
+    catalog = app.state.services.catalog
+    guide = catalog.guide("990100-GA-0003").model_copy(update={"online_url": HOSTILE_LINKS[0]})
+    monkeypatch.setattr(catalog, "guide", lambda guide_id: guide)  # as an index written before the check
+    page = client.get("/g/990100-GA-0003", params={"place": "yc-center"}).text
+    assert 'href="javascript' not in page and "网上办理" in page  # shown as text, never a link
+
+    directory = catalog.directory
+    place = directory.get("yc-center").model_copy(update={"video_help": "javascript:alert(1)"})
+    real_get = directory.get
+    monkeypatch.setattr(directory, "get", lambda pid: place if pid == "yc-center" else real_get(pid))
+    page = client.get(f"/p/{app.state.services.plates.issue('yc-center')}").text
+    assert "视频连线帮办人员" in page and 'href="javascript' not in page
+
+
+def test_unsafe_links_are_dropped_on_ingest_and_reported(tmp_path, caplog):
+    from halls.places import load_places
+    from knowledge import load_sources
+
+    guides = tmp_path / "guides"
+    guides.mkdir()
+    (guides / "bad.yaml").write_text(
+        "id: T-1\nname: 测试事项\nmaterials: [身份证]\nonline_url: 'javascript:alert(document.domain)'\n",
+        encoding="utf-8",
+    )
+    (guides / "good.yaml").write_text(
+        "id: T-2\nname: 另一事项\nmaterials: [身份证]\nonline_url: https://zwfw.example.gov.cn/t2\n",
+        encoding="utf-8",
+    )
+    report = load_sources([guides])
+    by_id = {s.id: s.guide for s in report.sources}
+    assert by_id["T-1"].online_url is None and by_id["T-2"].online_url == "https://zwfw.example.gov.cn/t2"
+    assert any("T-1" in w and "online_url" in w and "dropped" in w for _, w in report.warnings)
+
+    places = tmp_path / "places.yaml"
+    places.write_text(
+        "places:\n  - {id: p1, name: 大厅, kind: hall, video_help: 'javascript:alert(1)'}\n"
+        "  - {id: p2, name: 窗口, kind: window, parent: p1, video_help: 'https://video.example/p2'}\n",
+        encoding="utf-8",
+    )
+    loaded = {p.id: p for p in load_places(places)}
+    assert loaded["p1"].video_help is None and loaded["p2"].video_help == "https://video.example/p2"
+    assert "video_help" in caplog.text and "p1" in caplog.text

@@ -149,3 +149,78 @@ def test_unsafe_links_are_dropped_on_ingest_and_reported(tmp_path, caplog):
     loaded = {p.id: p for p in load_places(places)}
     assert loaded["p1"].video_help is None and loaded["p2"].video_help == "https://video.example/p2"
     assert "video_help" in caplog.text and "p1" in caplog.text
+
+
+# -- the request body ----------------------------------------------------------------------------------
+def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(app):
+    """No Content-Length to check beforehand: the bytes are counted as they come, and the 413 comes
+    before the whole body is sent (a 10 MB body was parsed and echoed back in a 10 MB 422)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from conftest import serve
+
+    chunk = b" " * 4096
+    with serve(app) as url:
+        where = urlsplit(url)
+        with socket.create_connection((where.hostname, where.port), timeout=10) as conn:
+            conn.sendall(
+                b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n" + b"1\r\n{\r\n"
+            )
+            for _ in range(8):  # 32 KB, twice the limit; then wait, the body never finished
+                conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            head = conn.recv(4096)
+    assert head.startswith(b"HTTP/1.1 413"), head[:200]
+
+
+def test_a_422_does_not_echo_a_large_body_back(client):
+    response = client.post("/api/chat", json={"message": "长" * 5000})
+    assert response.status_code == 422
+    assert len(response.content) < 1000 and response.json()["detail"][0]["loc"] == ["body", "message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/chat", '{"message": "\\ud800"}'),
+        ("/api/chat", '{"message": "你好", "session_id": "\\udfff"}'),
+        (
+            "/api/bookings",
+            '{"place": "yc-center", "item": "990100-GA-0003", "slot": "2030-01-07T09:00", '
+            '"name": "张三", "phone": "1380013800\\ud800", "id_number": "\\ud800"}',
+        ),
+        ("/api/feedback", '{"rating": "good", "comment": "\\udc00"}'),
+    ],
+)
+def test_a_lone_surrogate_in_json_is_a_clear_400_not_a_500(client, caplog, path, body):
+    response = client.post(path, content=body.encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "surrogate" in response.json()["detail"]
+    assert "Traceback" not in caplog.text and "13800138" not in caplog.text
+    paired = client.post(
+        "/api/chat",
+        content='{"message": "\\ud83d\\ude00 你好"}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert paired.status_code == 200  # a valid pair (an emoji) is text
+
+
+@pytest.mark.parametrize("turn_id", ["NaN", "Infinity", "1e20", str(10**20), str(2**63)])
+def test_feedback_on_an_impossible_turn_is_a_422(client, turn_id):
+    response = client.post(
+        "/api/feedback",
+        content=f'{{"rating": "good", "turn_id": {turn_id}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+
+
+def test_a_ticket_id_beyond_the_database_is_a_422(client):
+    from conftest import ADMIN_TOKEN
+
+    for ticket in (2**63, 2**64 + 1):
+        for action in ("recall", "done", "no-show"):
+            response = client.post(
+                f"/api/staff/tickets/{ticket}/{action}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            )
+            assert response.status_code in (404, 422), (ticket, action, response.status_code)

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -20,7 +21,7 @@ from zhiyin.services import Services
 from zhiyin.usecases import purge_visits
 from zhiyin.web import admin, booking, booking_pages, chat, places, search
 from zhiyin.web.headers import SecurityHeaders
-from zhiyin.web.limits import RateLimiter, rate_limited
+from zhiyin.web.limits import RateLimiter, RequestBodyGuard, rate_limited, validation_failed
 
 log = logging.getLogger("zhiyin")
 PURGE_EVERY_SECONDS = 6 * 3600  # old bookings and tickets go within a quarter of a day
@@ -66,11 +67,6 @@ def create_app(services: Services | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def guard_requests(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_request_bytes:
-            return JSONResponse(
-                {"detail": f"request body larger than {settings.max_request_bytes} bytes"}, status_code=413
-            )
         if rate_limited(request):
             wait = limiter.retry_after(request.client.host if request.client else "unknown")
             if wait:
@@ -91,8 +87,10 @@ def create_app(services: Services | None = None) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     app.add_exception_handler(BookingError, booking.booking_error)
+    app.add_exception_handler(RequestValidationError, validation_failed)
     for module in (search, chat, places, booking, booking_pages, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(files("zhiyin.web") / "static")), name="static")
+    app.add_middleware(RequestBodyGuard, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)  # the outermost: every response, a 413, 429 or 500 too
     return app

@@ -224,3 +224,41 @@ def test_a_ticket_id_beyond_the_database_is_a_422(client):
                 f"/api/staff/tickets/{ticket}/{action}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
             )
             assert response.status_code in (404, 422), (ticket, action, response.status_code)
+
+
+# -- whose X-Forwarded-For counts ----------------------------------------------------------------------
+def rate_limited_codes(settings, client_host: str, forwarded: list[str]) -> list[int]:
+    limited = settings.model_copy(update={"rate_limit_per_minute": 2})
+    with TestClient(create_app(Services(limited)), client=(client_host, 50000)) as http:
+        return [
+            http.post("/api/feedback", json={"rating": "good"}, headers={"X-Forwarded-For": ip}).status_code
+            for ip in forwarded
+        ]
+
+
+def test_x_forwarded_for_is_believed_only_from_the_proxies_named(demo_settings):
+    rotated = ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
+    # by default nobody is believed, not even loopback: rotating the header changes nothing
+    assert rate_limited_codes(demo_settings, "127.0.0.1", rotated) == [201, 201, 429]
+    proxied = demo_settings.model_copy(update={"forwarded_allow_ips": "127.0.0.1"})
+    assert rate_limited_codes(proxied, "127.0.0.1", rotated) == [201, 201, 201]  # three clients
+    assert rate_limited_codes(proxied, "127.0.0.1", rotated[:1] * 3) == [201, 201, 429]
+    assert rate_limited_codes(proxied, "198.51.100.7", rotated) == [201, 201, 429]  # not the proxy
+
+
+def test_serve_takes_the_proxies_to_believe(cli_env, monkeypatch):
+    import uvicorn
+    from click.testing import CliRunner
+
+    from zhiyin.cli import main
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(app=app, **options))
+    for key, value in cli_env.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["serve", "--forwarded-allow-ips", "10.0.0.1,10.0.1.0/24"])
+    assert result.exit_code == 0, result.output
+    assert started["proxy_headers"] is False  # uvicorn's default believes loopback
+    assert started["app"].state.services.settings.forwarded_allow_ips == "10.0.0.1,10.0.1.0/24"
+    CliRunner().invoke(main, ["serve"])
+    assert started["app"].state.services.settings.forwarded_allow_ips == ""

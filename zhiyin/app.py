@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from doorplate.booking import BookingError
 from knowledge import EmbeddingModelError, KnowledgeBaseError
@@ -92,5 +93,7 @@ def create_app(services: Services | None = None) -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(files("zhiyin.web") / "static")), name="static")
     app.add_middleware(RequestBodyGuard, max_bytes=settings.max_request_bytes)
-    app.add_middleware(SecurityHeaders)  # the outermost: every response, a 413, 429 or 500 too
+    app.add_middleware(SecurityHeaders)  # every response, a 413, 429 or 500 too
+    if settings.forwarded_allow_ips:  # outside the guards, so the rate limit counts the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     return app

@@ -429,7 +429,7 @@ def plates_stats(days: int, as_json: bool) -> None:
     click.echo(f"{'day':<10}  {'code':<14}  {'place':<22}  {'outcome':<8}  scans")
     for r in rows:
         flag = "" if r["outcome"] == "ok" else "  ← suspicious"
-        code = r["code"] or "(malformed)"
+        code = r["code"] or "(not issued)"
         click.echo(
             f"{r['day']:<10}  {code:<14}  {r['place_id'] or '-':<22}  {r['outcome']:<8}  {r['scans']:>5}{flag}"
         )

@@ -197,6 +197,8 @@ def test_a_lone_surrogate_in_json_is_a_clear_400_not_a_500(client, caplog, path,
     response = client.post(path, content=body.encode(), headers={"content-type": "application/json"})
     assert response.status_code == 400 and "surrogate" in response.json()["detail"]
     assert "Traceback" not in caplog.text and "13800138" not in caplog.text
+    untyped = client.post(path, content=body.encode())  # FastAPI reads a body without a type as JSON
+    assert untyped.status_code == 400
     paired = client.post(
         "/api/chat",
         content='{"message": "\\ud83d\\ude00 你好"}'.encode(),

@@ -86,7 +86,9 @@ class RequestBodyGuard:
             if len(body) > self.max_bytes:
                 await self._refuse(scope, send, 413, f"request body larger than {self.max_bytes} bytes")
                 return
-        if b"json" in headers.get(b"content-type", b"") and _lone_surrogate(body):
+        content_type = headers.get(b"content-type", b"")
+        # FastAPI reads a body without a Content-Type as JSON too
+        if (not content_type or b"json" in content_type) and _lone_surrogate(body):
             await self._refuse(
                 scope, send, 400, "the JSON body has a lone surrogate (\\ud800-\\udfff), not text"
             )

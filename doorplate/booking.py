@@ -418,7 +418,7 @@ class BookingService:
             raise RuleViolation("idempotency_key", "Idempotency-Key: 8-64 letters, digits, _ . : -")
         phone_hash = self._hash("phone", phone)
         if idempotency_key:  # a retry after a timeout gets the first answer, even if the slot filled since
-            earlier = self._replay(idempotency_key, phone_hash)
+            earlier = self._replay(idempotency_key, phone_hash, item, slot)
             if earlier:
                 return earlier, True
         slot = self._check_slot(item, slot)
@@ -460,7 +460,7 @@ class BookingService:
                 ) from None
             except IntegrityError:
                 if idempotency_key:
-                    earlier = self._replay(idempotency_key, phone_hash)
+                    earlier = self._replay(idempotency_key, phone_hash, item, slot)
                     if earlier:
                         return earlier, True
                 if self._active_booking(phone_hash, item.guide.id, slot.date()):
@@ -508,7 +508,12 @@ class BookingService:
             .values(booked=slot_counts.c.booked - 1)
         )
 
-    def _replay(self, idempotency_key: str, phone_hash: str) -> BookingRecord | None:
+    def _replay(
+        self, idempotency_key: str, phone_hash: str, item: Bookable, slot: dt.datetime
+    ) -> BookingRecord | None:
+        """The booking this key already made, if the request is the same one again; a key reused for
+        another phone, item or slot is refused (422): answering with the first booking as 201 would tell
+        the caller the other slot was booked."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(bookings_table).where(bookings_table.c.idempotency_key == idempotency_key)
@@ -520,7 +525,18 @@ class BookingService:
                 "idempotency_key",
                 "这个幂等键已用于另一笔预约。This Idempotency-Key belongs to another booking.",
             )
-        return BookingRecord.of(row)
+        earlier = BookingRecord.of(row)
+        if (earlier.place_id, earlier.item_id, earlier.slot) != (
+            item.place.id,
+            item.guide.id,
+            hall_time(slot),
+        ):
+            raise RuleViolation(
+                "idempotency_key",
+                "这个幂等键已用于另一个事项或时段的预约。"
+                "This Idempotency-Key was used for a booking of another item or time slot.",
+            )
+        return earlier
 
     def _active_booking(self, phone_hash: str, item_id: str, day: dt.date) -> bool:
         with self.engine.connect() as conn:

@@ -144,9 +144,12 @@ class PlateRegistry:
         return Verdict(code, "ok", plate.place_id)
 
     def record_scan(self, verdict: Verdict, day: dt.date | None = None) -> None:
-        """Count the scan for its code, day and outcome. Nothing about the scanner is kept."""
+        """Count the scan for its code, day and outcome. Nothing about the scanner is kept. Only a
+        code issued for a place is counted under its own name; every other (forged, mistyped, guessed)
+        is counted in one row per day and outcome, so random codes cannot grow the table."""
         day = day or dt.date.today()
-        where = (PlateScan.day == day, PlateScan.code == verdict.code, PlateScan.outcome == verdict.outcome)
+        code = verdict.code if verdict.place_id else ""
+        where = (PlateScan.day == day, PlateScan.code == code, PlateScan.outcome == verdict.outcome)
         for _ in range(3):
             with Session(self.engine) as db:
                 counted = db.execute(update(PlateScan).where(*where).values(count=PlateScan.count + 1))
@@ -156,7 +159,7 @@ class PlateRegistry:
                 db.add(
                     PlateScan(
                         day=day,
-                        code=verdict.code,
+                        code=code,
                         place_id=verdict.place_id,
                         outcome=verdict.outcome,
                         count=1,

@@ -27,7 +27,7 @@ class PlateScan(Base):
     __table_args__ = (UniqueConstraint("day", "code", "outcome", name="uq_plate_scans_day_code_outcome"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     day: Mapped[dt.date] = mapped_column(Date, index=True)
-    code: Mapped[str] = mapped_column(String(16))  # "" for a code too malformed to keep
+    code: Mapped[str] = mapped_column(String(16))  # "" for every code not issued for a place
     place_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     outcome: Mapped[str] = mapped_column(String(8))  # ok | revoked | unknown | forged
     count: Mapped[int] = mapped_column(Integer, default=0)

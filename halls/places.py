@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from halls.booking_config import BookingConfig, booking_from_place_record
+from halls.links import LINK_RULE, safe_link
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,11 @@ class Place(BaseModel):
             data = {**data, "booking": booking_from_place_record(data["booking"], data.get("hours"))}
         return data
 
+    @field_validator("video_help")
+    @classmethod
+    def _link(cls, value: str | None) -> str | None:
+        return safe_link(value)  # dropped, not refused: load_places says so, saved places still load
+
 
 class PlacesError(ValueError):
     pass
@@ -84,6 +90,9 @@ def load_places(path: Path) -> list[Place]:
             raise PlacesError(
                 f"{path}: place #{n}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
             ) from exc
+        given_link = record.get("video_help") if isinstance(record, dict) else None
+        if given_link and str(given_link).strip() and place.video_help is None:
+            log.warning("%s: place %s: video_help %.80r dropped: %s", path, place.id, given_link, LINK_RULE)
         if place.id in seen:
             raise PlacesError(f"{path}: duplicate place id {place.id}")
         seen.add(place.id)

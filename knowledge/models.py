@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from halls.links import safe_link
+
 SourceKind = Literal["guide", "document", "faq"]
 
 
@@ -112,6 +114,13 @@ class Guide(BaseModel):
         if isinstance(value, list):
             return [str(v).strip() for v in value if v is not None and str(v).strip()]
         return value
+
+    @field_validator("online_url")
+    @classmethod
+    def _link(cls, value: str | None) -> str | None:
+        # an unsafe link is dropped, not refused: an index written before this check still loads,
+        # and the loaders report the drop (knowledge.loaders.guides.guide_warnings)
+        return safe_link(value)
 
     @field_validator("materials", mode="before")
     @classmethod

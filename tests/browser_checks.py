@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 from PIL import Image, ImageStat
 
@@ -38,3 +39,25 @@ CONTRAST = """
   return worst;
 }
 """
+
+
+def until(page, script: str, timeout: float = 10) -> None:
+    """Wait until ``script`` is true in the page. Every page forbids eval by its Content-Security-Policy,
+    which ``wait_for_function`` needs; ``evaluate`` is not subject to it."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"timed out waiting for {script}"
+        page.wait_for_timeout(50)
+
+
+def watch_csp(context) -> list[str]:
+    """The Content-Security-Policy violations of the context's pages, as Chromium reports them on the
+    console ("Refused to execute inline script because it violates …"): a test asserts none."""
+    violations: list[str] = []
+
+    def seen(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    context.on("console", seen)
+    return violations

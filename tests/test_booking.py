@@ -239,6 +239,22 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_first_booking(service):
         service.book("yc-taoxi", CARD, at(TUESDAY, 9), "王五", "13900000000", idempotency_key="req-000000001")
 
 
+def test_one_idempotency_key_for_another_slot_or_item_is_refused(service):
+    """Issue 15, item 11: the key with another slot returned the first booking as 201."""
+    first, _ = service.book(
+        "yc-taoxi", CARD, at(TUESDAY, 9), "张三丰", PHONE, idempotency_key="req-000000002"
+    )
+    for place, item, slot in (("yc-taoxi", CARD, at(TUESDAY, 10)), ("yc-taoxi", CARD_LOST, at(TUESDAY, 9))):
+        with pytest.raises(RuleViolation) as refused:
+            service.book(place, item, slot, "张三丰", PHONE, idempotency_key="req-000000002")
+        assert refused.value.status == 422 and refused.value.error == "idempotency_key"
+    again, replayed = service.book(
+        "yc-taoxi", CARD, at(TUESDAY, 9), "张三丰", PHONE, idempotency_key="req-000000002"
+    )
+    assert replayed and again.code == first.code  # the same request is still a retry
+    assert counted(service.engine) == [(at(TUESDAY, 9), 1, 1)]
+
+
 def test_simultaneous_retries_with_one_key_book_once(service):
     codes: list[str] = []
     barrier = threading.Barrier(12)
@@ -416,6 +432,13 @@ def test_http_idempotency_key_header(client):
     assert again.json()["code"] == first.json()["code"] and again.headers["Idempotent-Replayed"] == "true"
     slots = client.get("/api/places/yc-taoxi/slots", params={"item": CARD, "date": "2026-11-24"}).json()
     assert slots[1]["free"] == 1
+
+
+def test_http_idempotency_key_with_another_slot_is_a_422(client):
+    headers = {"Idempotency-Key": "c6a1e7b2-another-slot"}
+    assert client.post("/api/bookings", json=booking_json(), headers=headers).status_code == 201
+    other = client.post("/api/bookings", json=booking_json(slot="2026-11-24T10:00"), headers=headers)
+    assert other.status_code == 422 and "Idempotency-Key" in other.text
 
 
 def test_masks_for_staff_views():

@@ -6,7 +6,7 @@ import io
 
 import pytest
 import zxingcpp
-from browser_checks import CONTRAST, assert_rendered
+from browser_checks import CONTRAST, assert_rendered, until, watch_csp
 from PIL import Image
 
 PHONE = {"width": 390, "height": 844}
@@ -23,9 +23,11 @@ def codes(live_server, demo_settings):
 @pytest.fixture
 def phone(browser):
     context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+    violations = watch_csp(context)
     page = context.new_page()
     yield page
     context.close()
+    assert violations == []  # the page works within its Content-Security-Policy
 
 
 def test_phone_page_first_view_is_light_and_complete(phone, live_server, codes):
@@ -125,7 +127,7 @@ def test_nearby_points_sort_by_the_phones_location(browser, live_server, codes):
     first = lambda: page.locator("#nearby li strong").first.inner_text()  # noqa: E731
     assert first() != "白沙街道便民服务中心"  # by the hierarchy: the village's own township first
     page.click("#sort-nearby")
-    page.wait_for_function("document.getElementById('nearby-status').textContent.includes('已按')")
+    until(page, "document.getElementById('nearby-status').textContent.includes('已按')")
     assert (
         first() == "白沙街道便民服务中心" and "距您约0.0公里" in page.locator("#nearby li").first.inner_text()
     )
@@ -144,6 +146,7 @@ def test_a_forged_code_shows_only_the_warning(phone, live_server):
 @pytest.mark.parametrize("elder", [False, True])
 def test_book_from_the_phone_page_then_look_up_and_cancel(browser, live_server, codes, elder):
     context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+    violations = watch_csp(context)
     page = context.new_page()
     page.goto(f"{live_server}/p/{codes['yc-center-c']}")
     if elder:
@@ -161,7 +164,7 @@ def test_book_from_the_phone_page_then_look_up_and_cancel(browser, live_server, 
     code = page.locator("#booking-code").inner_text()
     assert page.evaluate("document.body.classList.contains('elder')") == elder  # the flow keeps the mode
     qr = page.locator(".checkin-qr img")
-    page.wait_for_function("document.querySelector('.checkin-qr img').naturalWidth > 0")
+    until(page, "document.querySelector('.checkin-qr img').naturalWidth > 0")
     [scanned] = [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))]
     assert scanned.endswith(f"/b/{code}")
 
@@ -172,6 +175,7 @@ def test_book_from_the_phone_page_then_look_up_and_cancel(browser, live_server, 
     page.click("#cancel-booking")
     assert page.locator("#booking-status").inner_text() == "已取消"
     context.close()
+    assert violations == []
 
 
 SPY = """
@@ -185,6 +189,7 @@ if (window.speechSynthesis) {
 
 def test_kiosk_answers_aloud_hands_over_to_a_phone_and_resets_when_idle(browser, live_server):
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    violations = watch_csp(context)
     kiosk = context.new_page()
     kiosk.add_init_script(SPY)
     kiosk.clock.install()
@@ -208,7 +213,7 @@ def test_kiosk_answers_aloud_hands_over_to_a_phone_and_resets_when_idle(browser,
 
     # the QR continues this conversation on the visitor's phone
     kiosk.locator("#handoff").wait_for(state="visible")
-    kiosk.wait_for_function("document.getElementById('continue-qr').naturalWidth > 0")
+    until(kiosk, "document.getElementById('continue-qr').naturalWidth > 0")
     qr = Image.open(io.BytesIO(kiosk.locator("#continue-qr").screenshot()))
     [url] = [b.text for b in zxingcpp.read_barcodes(qr)]
     assert "/p/" in url and "?session=" in url
@@ -218,7 +223,8 @@ def test_kiosk_answers_aloud_hands_over_to_a_phone_and_resets_when_idle(browser,
 
     # a minute without a touch: back to the welcome, the conversation gone
     kiosk.clock.fast_forward("01:05")
-    kiosk.wait_for_function("document.querySelectorAll('#conversation .turn').length === 0")
+    until(kiosk, "document.querySelectorAll('#conversation .turn').length === 0")
     assert kiosk.locator("#handoff").is_hidden()
     assert "您好" in kiosk.locator("#bubble").inner_text()
     context.close()
+    assert violations == []  # the kiosk works within its Content-Security-Policy

@@ -85,7 +85,25 @@ def test_scans_are_counted_per_code_day_and_outcome(registry):
     assert counts[(today.isoformat(), code, "ok")] == 3
     assert counts[(yesterday.isoformat(), code, "ok")] == 1
     assert counts[((today - dt.timedelta(days=5)).isoformat(), code, "ok")] == 8
-    assert counts[(today.isoformat(), "ZZZZZZZZZZZZ", "forged")] == 1
+    assert counts[(today.isoformat(), "", "forged")] == 1
     assert registry.totals() == {"ok": 12, "forged": 1}
     assert {r["day"] for r in registry.stats(since=yesterday)} == {today.isoformat(), yesterday.isoformat()}
     assert set(rows[0]) == {"day", "code", "place_id", "outcome", "scans"}  # nothing about the scanner
+
+
+def test_random_codes_are_counted_in_one_row_a_day_not_one_each(registry):
+    """Issue 15, item 10: every random code on /p/ added a plate_scans row."""
+    from sqlalchemy import select
+
+    from doorplate.models import PlateScan
+
+    revoked = registry.issue("yc-taoxi")
+    registry.revoke("yc-taoxi")
+    for n in range(50):
+        registry.record_scan(registry.verify(f"ABCDEFGH{n:04d}"))  # well shaped, badly signed
+        registry.record_scan(registry.verify(f"junk-{n}"))
+    registry.record_scan(registry.verify(registry._new_code()))  # signed, but never issued
+    registry.record_scan(registry.verify(revoked))
+    with registry.engine.connect() as conn:
+        rows = conn.execute(select(PlateScan.code, PlateScan.outcome, PlateScan.count)).all()
+    assert sorted(rows) == [("", "forged", 100), ("", "unknown", 1), (revoked, "revoked", 1)]

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from browser_checks import CONTRAST, assert_rendered
+from browser_checks import CONTRAST, assert_rendered, until, watch_csp
 from conftest import ADMIN_TOKEN
 
 from halls.clock import HALL_TZ, hall_now
@@ -47,15 +47,6 @@ def shot(page, name: str) -> None:
 
 def spoken(page) -> list[str]:
     return [u["text"] for u in page.evaluate("window.__spoken")]
-
-
-def until(page, script: str, timeout: float = 10) -> None:
-    """Wait until ``script`` is true in the page. The screen and staff pages forbid eval by their
-    Content-Security-Policy, which ``wait_for_function`` needs; ``evaluate`` is not subject to it."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(script):
-        assert time.monotonic() < deadline, f"timed out waiting for {script}"
-        page.wait_for_timeout(50)
 
 
 def book(hall, slot: str, phone: str = PHONE) -> dict:
@@ -97,15 +88,17 @@ def hall(live_app, live_server):
 def new_context(browser):
     """Browser contexts closed at the end of the test, even when it fails midway (an open event
     stream would otherwise hold the server up at shutdown)."""
-    made = []
+    made, violations = [], []
 
     def make(**options):
         made.append(browser.new_context(locale="zh-CN", **options))
+        violations.append(watch_csp(made[-1]))
         return made[-1]
 
     yield make
     for context in made:
         context.close()
+    assert [v for seen in violations for v in seen] == []  # the pages work within their CSP
 
 
 def test_kiosk_checks_a_booking_in_by_its_code_and_reads_the_number_aloud(new_context, hall):
@@ -137,11 +130,11 @@ def test_kiosk_checks_a_booking_in_by_its_code_and_reads_the_number_aloud(new_co
     assert kiosk.locator("#queue-panel").is_hidden()
     kiosk.keyboard.type(hall.booking["checkin_url"])
     kiosk.keyboard.press("Enter")
-    kiosk.wait_for_function(f"(document.getElementById('ticket-number') || {{}}).textContent === '{label}'")
+    until(kiosk, f"(document.getElementById('ticket-number') || {{}}).textContent === '{label}'")
 
     # a minute without a touch: back to the welcome, the ticket gone
     kiosk.clock.fast_forward("01:05")
-    kiosk.wait_for_function("document.getElementById('queue-panel').hidden")
+    until(kiosk, "document.getElementById('queue-panel').hidden")
     assert kiosk.locator("#ticket").inner_text() == ""
     assert "您好" in kiosk.locator("#bubble").inner_text()
 
@@ -149,7 +142,7 @@ def test_kiosk_checks_a_booking_in_by_its_code_and_reads_the_number_aloud(new_co
     kiosk.click("#open-checkin")
     kiosk.fill("#checkin-code", "ZZZZ-ZZZZ")
     kiosk.press("#checkin-code", "Enter")
-    kiosk.wait_for_function("document.getElementById('queue-error').textContent.length > 0")
+    until(kiosk, "document.getElementById('queue-error').textContent.length > 0")
     assert kiosk.locator("#queue-error").inner_text() == "没有这个预约码。"
     assert kiosk.get_by_role("alert").filter(has_text="没有这个预约码").count() == 1
     other = context.new_page()
@@ -157,7 +150,7 @@ def test_kiosk_checks_a_booking_in_by_its_code_and_reads_the_number_aloud(new_co
     other.click("#open-checkin")
     other.fill("#checkin-code", code)
     other.press("#checkin-code", "Enter")
-    other.wait_for_function("document.getElementById('queue-error').textContent.length > 0")
+    until(other, "document.getElementById('queue-error').textContent.length > 0")
     assert other.locator("#queue-error").inner_text() == "该预约不在本大厅办理。"
 
     soon = dt.datetime.fromisoformat(hall.booking["slot"]) + dt.timedelta(hours=2)
@@ -166,7 +159,7 @@ def test_kiosk_checks_a_booking_in_by_its_code_and_reads_the_number_aloud(new_co
     code = book(hall, later, "13900002222")["code"]
     kiosk.fill("#checkin-code", code)
     kiosk.press("#checkin-code", "Enter")
-    kiosk.wait_for_function("document.getElementById('queue-error').textContent.startsWith('请于')")
+    until(kiosk, "document.getElementById('queue-error').textContent.startsWith('请于')")
     opens = (dt.datetime.fromisoformat(later) - dt.timedelta(hours=1)).strftime("%H:%M")
     assert kiosk.locator("#queue-error").inner_text() == f"请于{opens}以后签到。"
 

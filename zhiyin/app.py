@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from doorplate.booking import BookingError
 from knowledge import EmbeddingModelError, KnowledgeBaseError
@@ -19,7 +21,8 @@ from zhiyin import __version__
 from zhiyin.services import Services
 from zhiyin.usecases import purge_visits
 from zhiyin.web import admin, booking, booking_pages, chat, places, search
-from zhiyin.web.limits import RateLimiter, rate_limited
+from zhiyin.web.headers import SecurityHeaders
+from zhiyin.web.limits import RateLimiter, RequestBodyGuard, rate_limited, validation_failed
 
 log = logging.getLogger("zhiyin")
 PURGE_EVERY_SECONDS = 6 * 3600  # old bookings and tickets go within a quarter of a day
@@ -57,17 +60,14 @@ def create_app(services: Services | None = None) -> FastAPI:
         version=__version__,
         description="Government-service guidance, offline by default.",
         lifespan=lifespan,
+        docs_url=None,  # zhiyin.web.search serves /docs without an inline script
+        redoc_url=None,
     )
     app.state.services = services  # the one thing routes reach, through zhiyin.web.deps
     limiter = RateLimiter(settings.rate_limit_per_minute)
 
     @app.middleware("http")
     async def guard_requests(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_request_bytes:
-            return JSONResponse(
-                {"detail": f"request body larger than {settings.max_request_bytes} bytes"}, status_code=413
-            )
         if rate_limited(request):
             wait = limiter.retry_after(request.client.host if request.client else "unknown")
             if wait:
@@ -88,7 +88,12 @@ def create_app(services: Services | None = None) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     app.add_exception_handler(BookingError, booking.booking_error)
+    app.add_exception_handler(RequestValidationError, validation_failed)
     for module in (search, chat, places, booking, booking_pages, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(files("zhiyin.web") / "static")), name="static")
+    app.add_middleware(RequestBodyGuard, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)  # every response, a 413, 429 or 500 too
+    if settings.forwarded_allow_ips:  # outside the guards, so the rate limit counts the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     return app

@@ -219,7 +219,13 @@ def kb_stats(name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--kb", default=None, help="Knowledge base to serve (default: ZHIYIN_KB or 'default').")
-def serve(host: str, port: int, kb: str | None) -> None:
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Proxies whose X-Forwarded-For is believed (comma-separated IPs or networks, '*' for any; "
+    "default: ZHIYIN_FORWARDED_ALLOW_IPS, else none, not even loopback).",
+)
+def serve(host: str, port: int, kb: str | None, forwarded_allow_ips: str | None) -> None:
     """Serve the HTTP API and pages."""
     import os
 
@@ -232,15 +238,21 @@ def serve(host: str, port: int, kb: str | None) -> None:
 
     if kb:
         os.environ["ZHIYIN_KB"] = kb
-    settings = Settings()
+    settings = (
+        Settings() if forwarded_allow_ips is None else Settings(forwarded_allow_ips=forwarded_allow_ips)
+    )
     click.echo(
         f"Zhiyin on http://{host}:{port}  (knowledge base '{settings.kb}', data in {settings.data_dir})"
     )
+    # the app believes X-Forwarded-For from the proxies named in its settings; uvicorn's own default
+    # (believe loopback) would let anyone behind a same-host proxy rotate the rate limit away
+    app = create_app(Services(settings))
     uvicorn.run(
-        create_app(Services(settings)),
+        app,
         host=host,
         port=port,
         log_level="info",
+        proxy_headers=False,
         log_config=uvicorn_log_config(),  # no last4, session or question in the access log
     )
 
@@ -425,7 +437,7 @@ def plates_stats(days: int, as_json: bool) -> None:
     click.echo(f"{'day':<10}  {'code':<14}  {'place':<22}  {'outcome':<8}  scans")
     for r in rows:
         flag = "" if r["outcome"] == "ok" else "  ← suspicious"
-        code = r["code"] or "(malformed)"
+        code = r["code"] or "(not issued)"
         click.echo(
             f"{r['day']:<10}  {code:<14}  {r['place_id'] or '-':<22}  {r['outcome']:<8}  {r['scans']:>5}{flag}"
         )

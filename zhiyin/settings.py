@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         60, ge=1, description="Requests per client per minute on the chat API."
     )
     max_request_bytes: int = Field(16_384, ge=1024, description="Larger request bodies are refused (413).")
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Proxies whose X-Forwarded-For names the client (for the rate limits): comma-separated "
+        "IPs or networks, '*' for any; empty = none, not even loopback (a same-host proxy must be named).",
+    )
 
     public_url: str = Field(
         "http://localhost:8000",

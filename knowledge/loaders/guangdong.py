@@ -116,5 +116,5 @@ def load_guangdong(records: list[Any], path: str) -> Loaded:
             loaded.errors.append(f"record #{n}: {exc}".splitlines()[0])
             continue
         loaded.sources.append(Source(id=guide.id, kind="guide", title=guide.name, path=path, guide=guide))
-        loaded.warnings.extend(guide_warnings(guide))
+        loaded.warnings.extend(guide_warnings(guide, record.get("URL")))
     return loaded

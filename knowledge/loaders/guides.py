@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from halls.links import LINK_RULE
 from knowledge.loaders.base import Loaded, SkipFile
 from knowledge.models import Guide, Source
 
@@ -39,10 +40,15 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def guide_warnings(guide: Guide) -> list[str]:
+def guide_warnings(guide: Guide, given_online_url: Any = None) -> list[str]:
+    """What is worth a look in a usable guide; ``given_online_url`` is the link as the file gave it."""
     warnings = []
     if not guide.materials:
         warnings.append(f"guide {guide.id} ({guide.name}) lists no materials")
+    if given_online_url and str(given_online_url).strip() and guide.online_url is None:
+        warnings.append(
+            f"guide {guide.id} ({guide.name}): online_url {str(given_online_url)[:80]!r} dropped: {LINK_RULE}"
+        )
     return warnings
 
 
@@ -62,7 +68,7 @@ def load_guides(data: Any, path: str) -> Loaded:
             loaded.errors.append(f"{label}: {_describe(exc)}")
             continue
         loaded.sources.append(Source(id=guide.id, kind="guide", title=guide.name, path=path, guide=guide))
-        loaded.warnings.extend(guide_warnings(guide))
+        loaded.warnings.extend(guide_warnings(guide, record.get("online_url")))
     if not loaded.sources and loaded.errors:
         raise SkipFile("; ".join(loaded.errors[:3]))
     return loaded

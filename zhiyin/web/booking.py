@@ -24,6 +24,7 @@ from doorplate.queue import Position, QueueService, QueueStatus, TicketRecord, a
 from doorplate.render import qr_svg
 from doorplate.staff import Staff
 from zhiyin.web.deps import BookingsDep, PublicUrlDep, QueueDep, StaffDep
+from zhiyin.web.limits import RowId
 
 router = APIRouter()
 PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -459,19 +460,21 @@ def _ticket_action(
 
 @router.post("/api/staff/tickets/{ticket_id}/recall", response_model=TicketOut)
 def recall(
-    ticket_id: int, staff: StaffDep, service: QueueDep, body: TicketActionIn | None = None
+    ticket_id: RowId, staff: StaffDep, service: QueueDep, body: TicketActionIn | None = None
 ) -> TicketOut:
     return _ticket_action(ticket_id, body, staff, service, "recall")
 
 
 @router.post("/api/staff/tickets/{ticket_id}/done", response_model=TicketOut)
-def done(ticket_id: int, staff: StaffDep, service: QueueDep, body: TicketActionIn | None = None) -> TicketOut:
+def done(
+    ticket_id: RowId, staff: StaffDep, service: QueueDep, body: TicketActionIn | None = None
+) -> TicketOut:
     return _ticket_action(ticket_id, body, staff, service, "done")
 
 
 @router.post("/api/staff/tickets/{ticket_id}/no-show", response_model=TicketOut)
 def no_show(
-    ticket_id: int, staff: StaffDep, service: QueueDep, body: TicketActionIn | None = None
+    ticket_id: RowId, staff: StaffDep, service: QueueDep, body: TicketActionIn | None = None
 ) -> TicketOut:
     return _ticket_action(ticket_id, body, staff, service, "no_show")
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from assistant.engine import Reply, SourceRef
 from assistant.summary import Block
 from zhiyin.web.deps import ChatDep, SessionsDep
+from zhiyin.web.limits import RowId
 
 PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 router = APIRouter()
@@ -202,7 +203,7 @@ def completions(body: CompletionRequest, service: ChatDep):
 
 class FeedbackRequest(BaseModel):
     session_id: str | None = Field(None, max_length=64)
-    turn_id: int | None = Field(None, ge=1)
+    turn_id: RowId | None = None
     rating: Literal["good", "bad"]
     comment: str | None = Field(None, max_length=500)
 

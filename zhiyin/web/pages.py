@@ -9,9 +9,11 @@ from importlib.resources import files
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from assistant.declines import HOTLINE
 from doorplate.codes import format_code
+from halls.links import safe_link
 from knowledge.chunking import days_text, material_line
 
 PLACE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -25,12 +27,23 @@ def chinese(message: str) -> str:
     return re.split(r"(?<=。)\s*(?=[A-Za-z])", message, maxsplit=1)[0]
 
 
+def link(url: str | None, text: str, css_class: str = "") -> Markup:
+    """``<a href="url">text</a>`` when ``url`` is a safe link (``halls.links``), else ``text`` alone: the
+    one way a page prints a link that comes from data (a guide's online_url, a place's video_help)."""
+    href = safe_link(url)
+    if href is None:
+        return escape(text)  # plain text: nothing to click
+    attributes = f' class="{escape(css_class)}"' if css_class else ""
+    return Markup(f'<a{attributes} href="{escape(href)}" rel="noopener noreferrer">{escape(text)}</a>')
+
+
 templates.env.filters["chinese"] = chinese
 templates.env.globals.update(
     hotline=HOTLINE,
     format_code=format_code,
     days_text=days_text,
     material_line=material_line,
+    link=link,
     inf=float("inf"),
 )
 

@@ -193,12 +193,7 @@ def _top_items(guides: list, n: int, most_asked: Sequence[str] = ()) -> list:
 
 # -- the hall screen and the clerk's page (取号叫号) -----------------------------------------------
 WEEKDAY_ZH = "一二三四五六日"
-QUEUE_PAGE_HEADERS = {  # these pages load nothing from elsewhere; the clerk's page holds a token
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+QUEUE_PAGE_HEADERS = {"Cache-Control": "no-store"}  # the clerk's page holds a token (CSP: zhiyin.web.headers)
 
 
 def _hallrender_page(

@@ -39,6 +39,19 @@ def api_search(
         raise HTTPException(404, str(exc)) from exc
 
 
+SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
+
+
+@router.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+def api_docs() -> str:
+    """Swagger UI, set up by /static/docs.js (FastAPI's own page has an inline script)."""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>智引 Zhiyin API</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<link rel="stylesheet" href="{SWAGGER_UI}/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div><script src="{SWAGGER_UI}/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script></body></html>"""
+
+
 @router.get("/", response_class=HTMLResponse)
 def search_page(root: ServicesDep, q: str = Query("", max_length=500)) -> str:
     rows = ""
@@ -57,9 +70,7 @@ def search_page(root: ServicesDep, q: str = Query("", max_length=500)) -> str:
         )
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>智引 · 事项检索</title>
-<style>body{{font:18px/1.6 system-ui,sans-serif;max-width:46rem;margin:auto;padding:1rem}}
-input{{font-size:1.1rem;width:70%;padding:.4rem}}button{{font-size:1.1rem;padding:.4rem 1rem}}
-pre{{white-space:pre-wrap;background:#f4f4f4;padding:.5rem}}</style></head>
+<link rel="stylesheet" href="/static/search.css"></head>
 <body><main><h1>智引 · 事项检索</h1>
 <form method="get" role="search"><label for="q">您要办什么事？</label><br>
 <input id="q" name="q" value="{html.escape(q)}" placeholder="例如：开个体户要带啥材料"> <button>搜索</button></form>

@@ -127,3 +127,11 @@ def test_when_the_best_item_does_not_cover_but_another_does_it_asks_back_with_bo
     assert covered.kind == "answer"
     unsure = decide(Case(**{**case.__dict__, "gaps": (Gap("act", ("导游证",), ("first",)), None)}))
     assert unsure.kind == "clarify" and [c.id for c in unsure.choices] == ["a", "b"]
+
+
+def test_a_foreign_person_is_the_foreigner_group_but_going_abroad_is_not():
+    from assistant.audiences import asked_groups
+
+    assert "foreigner" in asked_groups("想开一所专门招外国孩子的学校")
+    assert "foreigner" in asked_groups("我老婆是韩国人")
+    assert "foreigner" not in asked_groups("去外国旅游要办护照吗")

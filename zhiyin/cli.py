@@ -233,7 +233,7 @@ def serve(host: str, port: int, kb: str | None, forwarded_allow_ips: str | None)
 
     from zhiyin.app import create_app
     from zhiyin.services import Services
-    from zhiyin.settings import Settings
+    from zhiyin.settings import Settings, SettingsError
     from zhiyin.web.access_log import uvicorn_log_config
 
     if kb:
@@ -241,6 +241,10 @@ def serve(host: str, port: int, kb: str | None, forwarded_allow_ips: str | None)
     settings = (
         Settings() if forwarded_allow_ips is None else Settings(forwarded_allow_ips=forwarded_allow_ips)
     )
+    try:
+        settings.check_secrets()
+    except SettingsError as exc:
+        fail(str(exc))
     click.echo(
         f"Zhiyin on http://{host}:{port}  (knowledge base '{settings.kb}', data in {settings.data_dir})"
     )

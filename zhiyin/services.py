@@ -49,7 +49,9 @@ class Services:
 
     def prepare(self) -> Services:
         """Make now what needs no model (the schema at the newest migration first), so that no
-        request pays for it and two first requests never make it twice."""
+        request pays for it and two first requests never make it twice. Raises ``SettingsError``
+        when the settings cannot run (a shared database without its secrets) before touching it."""
+        self.settings.check_secrets()
         for name in ("engine", "catalog", "plates", "bookings", "queue", "staff", "sessions", "asks"):
             getattr(self, name)
         return self

@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from halls.rates import RateLimiter, request_counts, wait_seconds
+from zhiyin.app import create_app
 from zhiyin.services import Services
 from zhiyin.settings import Settings, SettingsError
 
@@ -34,3 +38,48 @@ def test_zhiyin_serve_refuses_a_shared_database_without_secrets_in_one_line(cli_
     assert run.returncode == 2
     assert "ZHIYIN_PLATE_SECRET and ZHIYIN_BOOKING_SECRET" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+# -- the rate limit, counted in the database -------------------------------------------------------
+class WallClock:
+    def __init__(self, at: float):
+        self.at = at
+
+    def __call__(self) -> float:
+        return self.at
+
+
+def test_the_wait_follows_a_sliding_minute():
+    assert wait_seconds(3, previous=0, current=3, into=10) == 0
+    # 3 by 0:10: in the next minute they weigh 3 × (1 - s/60), room for one more from 1:20
+    assert wait_seconds(3, previous=0, current=4, into=10) == 70
+    # 6 in the minute before and 1 now: 6 × (1 - s/60) + 2 <= 4 from 40 s on
+    assert wait_seconds(4, previous=6, current=2, into=10) == 30
+    assert wait_seconds(4, previous=6, current=2, into=41) == 0
+    # a full minute weighs on the next: with 1 a minute, the next one comes a whole minute later
+    assert wait_seconds(1, previous=0, current=2, into=0) == 120
+
+
+def test_two_servers_share_one_limit_and_old_minutes_are_deleted(db_engine):
+    clock = WallClock(600 * 60 + 5)
+    first, second = (RateLimiter(db_engine, 3, clock=clock) for _ in range(2))
+    waits = [limiter.retry_after("10.0.0.9") for limiter in (first, second, first, second)]
+    assert waits[:3] == [0, 0, 0] and waits[3] == 75
+    assert second.retry_after("10.0.0.8") == 0  # another client counts on its own
+    clock.at += 60  # the minute before still weighs: 3 × (1 - 5/60) + 1 > 3
+    assert first.retry_after("10.0.0.9") > 0
+    clock.at += 50  # 3 × (1 - 55/60) + 1 <= 3: a refused request was not counted
+    assert second.retry_after("10.0.0.9") == 0
+    clock.at += 180
+    assert first.retry_after("x" * 500) == 0  # a forwarded name too long for the key is cut
+    with db_engine.connect() as conn:
+        assert conn.execute(select(request_counts.c.minute).distinct()).scalars().all() == [604]
+
+
+def test_the_apps_of_two_processes_count_one_client_together(demo_settings, tmp_path):
+    settings = demo_settings.model_copy(
+        update={"database_url": f"sqlite:///{tmp_path / 'shared.db'}", "rate_limit_per_minute": 3}
+    )
+    apps = [TestClient(create_app(Services(settings))) for _ in range(2)]  # each with its own services
+    codes = [apps[i % 2].post("/api/feedback", json={}).status_code for i in range(4)]
+    assert codes[:3] == [422, 422, 422] and codes[3] == 429

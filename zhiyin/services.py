@@ -27,6 +27,7 @@ from doorplate.queue import QueueService
 from doorplate.staff import StaffDirectory
 from halls.asks import AskCounts
 from halls.places import PlaceDirectory
+from halls.rates import RateLimiter
 from knowledge import IndexWriter, KnowledgeBase, SourceStore, load_embedder
 from knowledge.embedding import Embedder
 from knowledge.index import KbPaths
@@ -52,7 +53,17 @@ class Services:
         request pays for it and two first requests never make it twice. Raises ``SettingsError``
         when the settings cannot run (a shared database without its secrets) before touching it."""
         self.settings.check_secrets()
-        for name in ("engine", "catalog", "plates", "bookings", "queue", "staff", "sessions", "asks"):
+        for name in (
+            "engine",
+            "catalog",
+            "plates",
+            "bookings",
+            "queue",
+            "staff",
+            "sessions",
+            "asks",
+            "rate_limiter",
+        ):
             getattr(self, name)
         return self
 
@@ -100,6 +111,11 @@ class Services:
     @cached_property
     def asks(self) -> AskCounts:
         return AskCounts(self.engine)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Requests per client per minute, counted in the database: one limit for every server."""
+        return RateLimiter(self.engine, self.settings.rate_limit_per_minute)
 
     @property
     def public_url(self) -> str:

@@ -3,18 +3,22 @@ purge at a time, a readiness check, and ``zhiyin serve --workers``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from booking_helpers import CARD, LAST4, MONDAY, PHONE, TUESDAY, Clock, at
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from halls.rates import RateLimiter, request_counts, wait_seconds
 from zhiyin.app import create_app
+from zhiyin.db import PG_PURGE_LOCK
 from zhiyin.services import Services
 from zhiyin.settings import Settings, SettingsError
+from zhiyin.usecases import purge_visits
 
 ZHIYIN = str(Path(sys.executable).parent / "zhiyin")
 PG_URL = "postgresql+psycopg://zhiyin@db.invalid/zhiyin"  # never reached: refused before connecting
@@ -83,3 +87,25 @@ def test_the_apps_of_two_processes_count_one_client_together(demo_settings, tmp_
     apps = [TestClient(create_app(Services(settings))) for _ in range(2)]  # each with its own services
     codes = [apps[i % 2].post("/api/feedback", json={}).status_code for i in range(4)]
     assert codes[:3] == [422, 422, 422] and codes[3] == 429
+
+
+# -- the purge, one server at a time ---------------------------------------------------------------
+def test_a_purge_pass_is_skipped_while_another_server_purges(demo_settings, db_url):
+    services = Services(demo_settings.model_copy(update={"database_url": db_url}))
+    services.bookings.clock = Clock(MONDAY, 10)
+    old, _ = services.bookings.book("yc-taoxi", CARD, at(TUESDAY, 9), "张三丰", PHONE)
+    long_after = at(TUESDAY + dt.timedelta(days=200), 10)
+    try:
+        if db_url.startswith("postgresql"):
+            with services.engine.connect() as other_server:
+                other_server.exec_driver_sql(f"SELECT pg_advisory_lock({PG_PURGE_LOCK})")
+                assert purge_visits(services, now=long_after, wait=False)[1] == {}
+                assert services.bookings.lookup(old.code, LAST4).status == "booked"
+                other_server.exec_driver_sql(f"SELECT pg_advisory_unlock({PG_PURGE_LOCK})")
+        assert purge_visits(services, now=long_after, wait=False)[1]["bookings"] == 1
+        with services.engine.connect() as conn:  # the lock was given back with the connection
+            if conn.dialect.name == "postgresql":
+                held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s"
+                assert conn.exec_driver_sql(held, (PG_PURGE_LOCK,)).scalar() == 0
+    finally:
+        services.engine.dispose()

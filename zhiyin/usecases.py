@@ -21,6 +21,7 @@ from doorplate.retention import purge as purge_before
 from halls.places import load_places, save_places
 from knowledge import LoadReport, demo_dir, load_sources
 from knowledge.index import IngestResult
+from zhiyin.db import PG_PURGE_LOCK, advisory_lock
 from zhiyin.services import Services
 
 
@@ -81,9 +82,12 @@ def revoke_clerk(services: Services, name: str) -> bool:
 
 
 def purge_visits(
-    services: Services, days: int | None = None, now: dt.datetime | None = None
+    services: Services, days: int | None = None, now: dt.datetime | None = None, wait: bool = True
 ) -> tuple[dt.date, dict[str, int]]:
     """Delete the bookings, queue tickets and their counters of days more than ``days`` (default
-    ``ZHIYIN_BOOKING_RETENTION_DAYS``) past: (the first day kept, rows deleted per table)."""
+    ``ZHIYIN_BOOKING_RETENTION_DAYS``) past: (the first day kept, rows deleted per table). One server
+    at a time (an advisory lock on PostgreSQL); without ``wait``, nothing is done (``{}``) while
+    another server purges: the running servers' timers, which would otherwise all purge at once."""
     before = cutoff(days or services.settings.booking_retention_days, now)
-    return before, purge_before(services.engine, before)
+    with advisory_lock(services.engine, PG_PURGE_LOCK, wait=wait) as mine:
+        return before, purge_before(services.engine, before) if mine else {}

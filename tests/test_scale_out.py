@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from booking_helpers import CARD, LAST4, MONDAY, PHONE, TUESDAY, Clock, at
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from halls.rates import RateLimiter, request_counts, wait_seconds
 from zhiyin.app import create_app
@@ -109,3 +109,37 @@ def test_a_purge_pass_is_skipped_while_another_server_purges(demo_settings, db_u
                 assert conn.exec_driver_sql(held, (PG_PURGE_LOCK,)).scalar() == 0
     finally:
         services.engine.dispose()
+
+
+# -- readiness ------------------------------------------------------------------------------------
+def test_readyz_answers_200_when_the_database_and_the_index_answer(demo_settings):
+    client = TestClient(create_app(Services(demo_settings)))
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {
+        "ready": True,
+        "failing": [],
+        "database": "ok",
+        "chroma": "embedded",
+        "index": f"version {Services(demo_settings).knowledge_base().version}",
+    }
+    assert client.get("/healthz").status_code == 200
+
+
+def test_readyz_answers_503_naming_the_database_chroma_and_an_empty_index(demo_settings, tmp_path):
+    settings = demo_settings.model_copy(
+        update={"data_dir": tmp_path / "empty", "kb": "none", "chroma_url": "http://127.0.0.1:9"}
+    )
+    services = Services(settings)
+    client = TestClient(create_app(services))
+    services.__dict__["engine"] = create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none")  # down
+    try:
+        answer = client.get("/readyz")
+    finally:
+        services.__dict__["engine"].dispose()
+    assert answer.status_code == 503
+    body = answer.json()
+    assert body["ready"] is False and body["failing"] == ["database", "chroma", "index"]
+    assert body["database"] == body["chroma"] == "unavailable"  # no host or port told to the caller
+    assert "knowledge base 'none' is empty" in body["index"]
+    assert client.get("/healthz").status_code == 200  # alive all the same

@@ -4,8 +4,13 @@ purge at a time, a readiness check, and ``zhiyin serve --workers``."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,6 +18,7 @@ from booking_helpers import CARD, LAST4, MONDAY, PHONE, TUESDAY, Clock, at
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 
+from eval.pg_cluster import free_port
 from halls.rates import RateLimiter, request_counts, wait_seconds
 from zhiyin.app import create_app
 from zhiyin.db import PG_PURGE_LOCK
@@ -143,3 +149,46 @@ def test_readyz_answers_503_naming_the_database_chroma_and_an_empty_index(demo_s
     assert body["database"] == body["chroma"] == "unavailable"  # no host or port told to the caller
     assert "knowledge base 'none' is empty" in body["index"]
     assert client.get("/healthz").status_code == 200  # alive all the same
+
+
+# -- zhiyin serve --workers -------------------------------------------------------------------------
+def get(url: str, method: str = "GET", body: bytes | None = None) -> int:
+    request = urllib.request.Request(
+        url, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_zhiyin_serve_runs_workers_that_share_the_limit_and_redact_the_log(cli_env, tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**cli_env, "ZHIYIN_RATE_LIMIT_PER_MINUTE": "3"}
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [ZHIYIN, "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the workers are in its group: killed with it at the end
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 240
+        while log.read_text().count("Application startup complete") < 2:  # each worker built its app
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        assert log.read_text().count("Started server process") == 2
+        assert get(f"{base}/healthz") == 200
+        codes = [get(f"{base}/api/feedback", "POST", b"{}") for _ in range(4)]  # a new connection each
+        assert codes == [422, 422, 422, 429]
+        assert get(f"{base}/api/bookings/ABCD2345?last4=9876") == 404
+        time.sleep(0.5)
+        logged = log.read_text()
+        assert "last4=***" in logged and "9876" not in logged
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)

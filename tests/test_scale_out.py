@@ -33,7 +33,7 @@ PG_URL = "postgresql+psycopg://zhiyin@db.invalid/zhiyin"  # never reached: refus
 def test_a_shared_database_without_both_secrets_is_refused_naming_them(tmp_path):
     settings = Settings(data_dir=tmp_path, database_url=PG_URL, plate_secret="p")
     with pytest.raises(SettingsError) as refused:
-        Services(settings).prepare()
+        Services(settings)
     message = str(refused.value)
     assert "ZHIYIN_PLATE_SECRET" in message and "ZHIYIN_BOOKING_SECRET" in message
     assert "missing: ZHIYIN_BOOKING_SECRET" in message
@@ -48,6 +48,11 @@ def test_zhiyin_serve_refuses_a_shared_database_without_secrets_in_one_line(cli_
     assert run.returncode == 2
     assert "ZHIYIN_PLATE_SECRET and ZHIYIN_BOOKING_SECRET" in run.stderr
     assert "Traceback" not in run.stderr
+    revoke = subprocess.run(  # any command that needs a secret says the same
+        [ZHIYIN, "plates", "revoke", "yc-taoxi"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert revoke.returncode == 2 and "ZHIYIN_BOOKING_SECRET" in revoke.stderr
+    assert "Traceback" not in revoke.stderr
 
 
 # -- the rate limit, counted in the database -------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from zhiyin.settings import get_settings
+from zhiyin.settings import SettingsError, get_settings
 
 if TYPE_CHECKING:
     from zhiyin.services import Services
@@ -69,7 +69,18 @@ def services() -> Services:
     return Services(get_settings())
 
 
-@click.group()
+class Commands(click.Group):
+    """The commands: settings that cannot run (a shared database without its secrets) are one
+    clear line from any of them, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            fail(str(exc))
+
+
+@click.group(cls=Commands)
 @click.version_option(package_name="zhiyin")
 def main() -> None:
     """智引 Zhiyin — government-service guidance, offline by default."""
@@ -239,7 +250,7 @@ def serve(host: str, port: int, kb: str | None, forwarded_allow_ips: str | None,
 
     import uvicorn
 
-    from zhiyin.settings import Settings, SettingsError
+    from zhiyin.settings import Settings
     from zhiyin.web.access_log import uvicorn_log_config
 
     # every worker builds its own services from the environment (zhiyin.app.create_app as a
@@ -249,10 +260,7 @@ def serve(host: str, port: int, kb: str | None, forwarded_allow_ips: str | None,
     if forwarded_allow_ips is not None:
         os.environ["ZHIYIN_FORWARDED_ALLOW_IPS"] = forwarded_allow_ips
     settings = Settings()
-    try:
-        settings.check_secrets()  # here, once, rather than as a traceback from every worker
-    except SettingsError as exc:
-        fail(str(exc))
+    settings.check_secrets()  # here, once, rather than as a traceback from every worker
     click.echo(
         f"Zhiyin on http://{host}:{port}  (knowledge base '{settings.kb}', data in {settings.data_dir}, "
         f"{workers} worker{'s' if workers > 1 else ''})"

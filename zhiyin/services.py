@@ -45,14 +45,15 @@ class Services:
     ``knowledge_base(name)``, ``index_writer(name)`` and ``place_directory(name)``."""
 
     def __init__(self, settings: Settings | None = None):
+        """``SettingsError`` for settings that cannot run: a shared database without its secrets
+        (refused before anything touches the database or makes a secret of its own)."""
         self.settings = settings or get_settings()
+        self.settings.check_secrets()
         self._assistant_lock = threading.Lock()
 
     def prepare(self) -> Services:
         """Make now what needs no model (the schema at the newest migration first), so that no
-        request pays for it and two first requests never make it twice. Raises ``SettingsError``
-        when the settings cannot run (a shared database without its secrets) before touching it."""
-        self.settings.check_secrets()
+        request pays for it and two first requests never make it twice."""
         for name in (
             "engine",
             "catalog",

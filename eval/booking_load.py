@@ -84,6 +84,7 @@ class BenchServer:
             ZHIYIN_EMBED_MODEL=settings.embed_model,
             ZHIYIN_PUBLIC_URL=f"http://127.0.0.1:{self.port}",
             ZHIYIN_BOOKING_SECRET=secrets.token_hex(16),
+            ZHIYIN_PLATE_SECRET=secrets.token_hex(16),  # a server on PostgreSQL refuses to start without both
             ZHIYIN_RATE_LIMIT_PER_MINUTE="100000000",  # one load client stands for many visitors
         )
         self.process: subprocess.Popen | None = None

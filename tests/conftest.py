@@ -74,6 +74,7 @@ def demo_settings(demo_kb, models_dir) -> Settings:
         kb="demo",
         models_dir=models_dir,
         plate_secret="test-plate-secret",
+        booking_secret="test-booking-secret",  # a PostgreSQL server refuses to start without both
         rate_limit_per_minute=10_000,
         admin_token=ADMIN_TOKEN,
     )

@@ -4,7 +4,9 @@ streamed bodies, whose X-Forwarded-For counts, no 500 on hostile JSON, and bound
 from __future__ import annotations
 
 import re
+import secrets
 from importlib.resources import files
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -229,8 +231,10 @@ def test_a_ticket_id_beyond_the_database_is_a_422(client):
 
 
 # -- whose X-Forwarded-For counts ----------------------------------------------------------------------
-def rate_limited_codes(settings, client_host: str, forwarded: list[str]) -> list[int]:
-    limited = settings.model_copy(update={"rate_limit_per_minute": 2})
+def rate_limited_codes(settings, client_host: str, forwarded: list[str], folder: Path) -> list[int]:
+    # a database of its own: the limit is counted in the database, which the other calls would share
+    database = f"sqlite:///{folder / secrets.token_hex(4)}.db"
+    limited = settings.model_copy(update={"rate_limit_per_minute": 2, "database_url": database})
     with TestClient(create_app(Services(limited)), client=(client_host, 50000)) as http:
         return [
             http.post("/api/feedback", json={"rating": "good"}, headers={"X-Forwarded-For": ip}).status_code
@@ -238,14 +242,14 @@ def rate_limited_codes(settings, client_host: str, forwarded: list[str]) -> list
         ]
 
 
-def test_x_forwarded_for_is_believed_only_from_the_proxies_named(demo_settings):
+def test_x_forwarded_for_is_believed_only_from_the_proxies_named(demo_settings, tmp_path):
     rotated = ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
     # by default nobody is believed, not even loopback: rotating the header changes nothing
-    assert rate_limited_codes(demo_settings, "127.0.0.1", rotated) == [201, 201, 429]
+    assert rate_limited_codes(demo_settings, "127.0.0.1", rotated, tmp_path) == [201, 201, 429]
     proxied = demo_settings.model_copy(update={"forwarded_allow_ips": "127.0.0.1"})
-    assert rate_limited_codes(proxied, "127.0.0.1", rotated) == [201, 201, 201]  # three clients
-    assert rate_limited_codes(proxied, "127.0.0.1", rotated[:1] * 3) == [201, 201, 429]
-    assert rate_limited_codes(proxied, "198.51.100.7", rotated) == [201, 201, 429]  # not the proxy
+    assert rate_limited_codes(proxied, "127.0.0.1", rotated, tmp_path) == [201, 201, 201]  # three clients
+    assert rate_limited_codes(proxied, "127.0.0.1", rotated[:1] * 3, tmp_path) == [201, 201, 429]
+    assert rate_limited_codes(proxied, "198.51.100.7", rotated, tmp_path) == [201, 201, 429]  # not the proxy
 
 
 def test_serve_takes_the_proxies_to_believe(cli_env, monkeypatch):
@@ -253,14 +257,19 @@ def test_serve_takes_the_proxies_to_believe(cli_env, monkeypatch):
     from click.testing import CliRunner
 
     from zhiyin.cli import main
+    from zhiyin.settings import Settings
 
     started = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(app=app, **options))
     for key, value in cli_env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ZHIYIN_FORWARDED_ALLOW_IPS", raising=False)  # restored after the test
     result = CliRunner().invoke(main, ["serve", "--forwarded-allow-ips", "10.0.0.1,10.0.1.0/24"])
     assert result.exit_code == 0, result.output
     assert started["proxy_headers"] is False  # uvicorn's default believes loopback
-    assert started["app"].state.services.settings.forwarded_allow_ips == "10.0.0.1,10.0.1.0/24"
+    # each worker builds its app from the environment
+    assert (started["app"], started["factory"]) == ("zhiyin.app:create_app", True)
+    assert Settings().forwarded_allow_ips == "10.0.0.1,10.0.1.0/24"
+    monkeypatch.delenv("ZHIYIN_FORWARDED_ALLOW_IPS")
     CliRunner().invoke(main, ["serve"])
-    assert started["app"].state.services.settings.forwarded_allow_ips == ""
+    assert Settings().forwarded_allow_ips == ""

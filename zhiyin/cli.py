@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from zhiyin.settings import get_settings
+from zhiyin.settings import SettingsError, get_settings
 
 if TYPE_CHECKING:
     from zhiyin.services import Services
@@ -69,7 +69,18 @@ def services() -> Services:
     return Services(get_settings())
 
 
-@click.group()
+class Commands(click.Group):
+    """The commands: settings that cannot run (a shared database without its secrets) are one
+    clear line from any of them, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            fail(str(exc))
+
+
+@click.group(cls=Commands)
 @click.version_option(package_name="zhiyin")
 def main() -> None:
     """智引 Zhiyin — government-service guidance, offline by default."""
@@ -225,33 +236,44 @@ def kb_stats(name: str) -> None:
     help="Proxies whose X-Forwarded-For is believed (comma-separated IPs or networks, '*' for any; "
     "default: ZHIYIN_FORWARDED_ALLOW_IPS, else none, not even loopback).",
 )
-def serve(host: str, port: int, kb: str | None, forwarded_allow_ips: str | None) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes, each with its own model and index in memory; the rate limit and the purge "
+    "are shared through the database.",
+)
+def serve(host: str, port: int, kb: str | None, forwarded_allow_ips: str | None, workers: int) -> None:
     """Serve the HTTP API and pages."""
     import os
 
     import uvicorn
 
-    from zhiyin.app import create_app
-    from zhiyin.services import Services
     from zhiyin.settings import Settings
     from zhiyin.web.access_log import uvicorn_log_config
 
+    # every worker builds its own services from the environment (zhiyin.app.create_app as a
+    # factory), so the options are handed on there rather than to one Settings object
     if kb:
         os.environ["ZHIYIN_KB"] = kb
-    settings = (
-        Settings() if forwarded_allow_ips is None else Settings(forwarded_allow_ips=forwarded_allow_ips)
-    )
+    if forwarded_allow_ips is not None:
+        os.environ["ZHIYIN_FORWARDED_ALLOW_IPS"] = forwarded_allow_ips
+    settings = Settings()
+    settings.check_secrets()  # here, once, rather than as a traceback from every worker
     click.echo(
-        f"Zhiyin on http://{host}:{port}  (knowledge base '{settings.kb}', data in {settings.data_dir})"
+        f"Zhiyin on http://{host}:{port}  (knowledge base '{settings.kb}', data in {settings.data_dir}, "
+        f"{workers} worker{'s' if workers > 1 else ''})"
     )
-    # the app believes X-Forwarded-For from the proxies named in its settings; uvicorn's own default
-    # (believe loopback) would let anyone behind a same-host proxy rotate the rate limit away
-    app = create_app(Services(settings))
     uvicorn.run(
-        app,
+        "zhiyin.app:create_app",
+        factory=True,
         host=host,
         port=port,
+        workers=workers,
         log_level="info",
+        # the app believes X-Forwarded-For from the proxies named in its settings; uvicorn's own
+        # default (believe loopback) would let anyone behind a same-host proxy rotate the rate limit away
         proxy_headers=False,
         log_config=uvicorn_log_config(),  # no last4, session or question in the access log
     )

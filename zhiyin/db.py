@@ -46,6 +46,7 @@ MIGRATIONS = files("zhiyin") / "migrations"
 _migrated: weakref.WeakSet[Engine] = weakref.WeakSet()
 _migrating = threading.Lock()
 PG_MIGRATION_LOCK = 0x7A4997  # any constant: the advisory lock that serialises migrating processes
+PG_PURGE_LOCK = 0x7A4998  # the advisory lock that lets one server at a time purge old visits
 
 
 def alembic_config(connection=None):
@@ -91,6 +92,29 @@ def _file_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def advisory_lock(engine: Engine, key: int, wait: bool = True) -> Iterator[bool]:
+    """Hold PostgreSQL's advisory lock ``key`` (one holder across every server on the database)
+    while inside; yields False when ``wait`` is off and another holds it. Elsewhere a no-op that
+    yields True: a SQLite file is one machine's, and its writers take turns anyway."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as conn:
+        if wait:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+            held = True
+        else:
+            held = bool(conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({key})").scalar())
+        conn.commit()  # a session lock: it outlives the transaction, so none is left open meanwhile
+        try:
+            yield held
+        finally:
+            if held:  # the pooled connection lives on: the lock must not stay with it
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+                conn.commit()
+
+
 def migrate(engine: Engine) -> None:
     """Upgrade the database to the newest migration. Cheap after the first call per engine; safe
     when several processes start at once."""
@@ -116,6 +140,7 @@ def model_metadata():
     import doorplate.codes  # noqa: F401 - plates (and the partial index of the plates table)
     import doorplate.models  # noqa: F401 - scans, bookings, slots, tickets, staff
     import halls.asks  # noqa: F401 - ask counts
+    import halls.rates  # noqa: F401 - requests per client and minute (the rate limit)
     from halls.sql import Base
 
     return Base.metadata

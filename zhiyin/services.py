@@ -27,6 +27,7 @@ from doorplate.queue import QueueService
 from doorplate.staff import StaffDirectory
 from halls.asks import AskCounts
 from halls.places import PlaceDirectory
+from halls.rates import RateLimiter
 from knowledge import IndexWriter, KnowledgeBase, SourceStore, load_embedder
 from knowledge.embedding import Embedder
 from knowledge.index import KbPaths
@@ -44,13 +45,26 @@ class Services:
     ``knowledge_base(name)``, ``index_writer(name)`` and ``place_directory(name)``."""
 
     def __init__(self, settings: Settings | None = None):
+        """``SettingsError`` for settings that cannot run: a shared database without its secrets
+        (refused before anything touches the database or makes a secret of its own)."""
         self.settings = settings or get_settings()
+        self.settings.check_secrets()
         self._assistant_lock = threading.Lock()
 
     def prepare(self) -> Services:
         """Make now what needs no model (the schema at the newest migration first), so that no
         request pays for it and two first requests never make it twice."""
-        for name in ("engine", "catalog", "plates", "bookings", "queue", "staff", "sessions", "asks"):
+        for name in (
+            "engine",
+            "catalog",
+            "plates",
+            "bookings",
+            "queue",
+            "staff",
+            "sessions",
+            "asks",
+            "rate_limiter",
+        ):
             getattr(self, name)
         return self
 
@@ -98,6 +112,11 @@ class Services:
     @cached_property
     def asks(self) -> AskCounts:
         return AskCounts(self.engine)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Requests per client per minute, counted in the database: one limit for every server."""
+        return RateLimiter(self.engine, self.settings.rate_limit_per_minute)
 
     @property
     def public_url(self) -> str:

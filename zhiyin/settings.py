@@ -8,6 +8,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SHARED_SECRETS = ("ZHIYIN_PLATE_SECRET", "ZHIYIN_BOOKING_SECRET")
+
+
+class SettingsError(ValueError):
+    """The configuration cannot run as given (the message says what to set)."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ZHIYIN_", env_file=".env", extra="ignore")
@@ -70,16 +76,39 @@ class Settings(BaseSettings):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir / 'zhiyin.db'}"
 
+    @property
+    def shared_database(self) -> bool:
+        """A database server that several servers may share (anything but SQLite)."""
+        return bool(self.database_url) and not self.database_url.startswith("sqlite")
+
+    def check_secrets(self) -> None:
+        """Refuse a shared database without both secrets set: a secret made once per data dir would
+        differ per server, so a plate printed by one would be "unregistered" on another and one
+        phone could book the same item twice."""
+        missing = [
+            name
+            for name, value in zip(SHARED_SECRETS, (self.plate_secret, self.booking_secret), strict=True)
+            if value is None
+        ]
+        if self.shared_database and missing:
+            raise SettingsError(
+                f"{' and '.join(SHARED_SECRETS)} must both be set when ZHIYIN_DATABASE_URL is not SQLite "
+                f"(every server sharing the database needs the same ones); missing: {', '.join(missing)}"
+            )
+
     def plate_key(self) -> bytes:
-        """The plate-signing secret: configured, or made once and kept beside the data."""
+        """The plate-signing secret: configured, or (SQLite only) made once and kept beside the data."""
         if self.plate_secret is not None:
             return self.plate_secret.get_secret_value().encode()
+        self.check_secrets()
         return self._kept_secret("plate-secret")
 
     def booking_key(self) -> bytes:
-        """The key of the phone/ID hashes in bookings: configured, or made once and kept beside the data."""
+        """The key of the phone/ID hashes in bookings: configured, or (SQLite only) made once and kept
+        beside the data."""
         if self.booking_secret is not None:
             return self.booking_secret.get_secret_value().encode()
+        self.check_secrets()
         return self._kept_secret("booking-secret")
 
     def _kept_secret(self, name: str) -> bytes:

@@ -12,16 +12,23 @@ the wings raise them (``EmbeddingModelError``, ``KnowledgeBaseError``, ``PlacesE
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from doorplate.retention import cutoff
 from doorplate.retention import purge as purge_before
 from halls.places import load_places, save_places
-from knowledge import LoadReport, demo_dir, load_sources
+from knowledge import EmbeddingModelError, KnowledgeBaseError, LoadReport, demo_dir, load_sources
 from knowledge.index import IngestResult
+from knowledge.vectors import server_client
+from zhiyin.db import PG_PURGE_LOCK, advisory_lock
 from zhiyin.services import Services
+
+log = logging.getLogger("zhiyin")
 
 
 @dataclass(frozen=True)
@@ -81,9 +88,64 @@ def revoke_clerk(services: Services, name: str) -> bool:
 
 
 def purge_visits(
-    services: Services, days: int | None = None, now: dt.datetime | None = None
+    services: Services, days: int | None = None, now: dt.datetime | None = None, wait: bool = True
 ) -> tuple[dt.date, dict[str, int]]:
     """Delete the bookings, queue tickets and their counters of days more than ``days`` (default
-    ``ZHIYIN_BOOKING_RETENTION_DAYS``) past: (the first day kept, rows deleted per table)."""
+    ``ZHIYIN_BOOKING_RETENTION_DAYS``) past: (the first day kept, rows deleted per table). One server
+    at a time (an advisory lock on PostgreSQL); without ``wait``, nothing is done (``{}``) while
+    another server purges: the running servers' timers, which would otherwise all purge at once."""
     before = cutoff(days or services.settings.booking_retention_days, now)
-    return before, purge_before(services.engine, before)
+    with advisory_lock(services.engine, PG_PURGE_LOCK, wait=wait) as mine:
+        return before, purge_before(services.engine, before) if mine else {}
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Each part a server needs to answer, with what was found: "ok", or why not."""
+
+    parts: dict[str, str] = field(default_factory=dict)
+    failing: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return not self.failing
+
+    def passed(self, part: str, found: str = "ok") -> None:
+        self.parts[part] = found
+
+    def failed(self, part: str, why: str = "unavailable") -> None:
+        """(The details are logged, not told to whoever asks: they may name hosts.)"""
+        self.parts[part] = why
+        self.failing.append(part)
+
+
+def readiness(services: Services) -> Readiness:
+    """Whether this server can answer now: the database (SELECT 1), the Chroma server when one is
+    configured (its heartbeat), and the assistant with its knowledge base at a current version. A
+    load balancer sends no citizen to a server that is up (``/healthz``) but cannot answer."""
+    result = Readiness()
+    try:
+        with services.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        result.passed("database")
+    except SQLAlchemyError:
+        log.warning("not ready: the database does not answer", exc_info=True)
+        result.failed("database")
+    chroma_url = services.settings.chroma_url
+    if chroma_url:
+        try:
+            server_client(chroma_url).heartbeat()
+            result.passed("chroma")
+        except Exception:  # chromadb raises its own errors, httpx's and ValueError alike
+            log.warning("not ready: the Chroma server does not answer", exc_info=True)
+            result.failed("chroma")
+    else:
+        result.passed("chroma", "embedded")
+    try:
+        result.passed("index", f"version {services.assistant.kb.version}")
+    except (KnowledgeBaseError, EmbeddingModelError) as exc:  # the same message /api/chat answers
+        result.failed("index", str(exc))
+    except Exception:  # e.g. the vectors of the current version cannot be reached
+        log.warning("not ready: the knowledge base does not load", exc_info=True)
+        result.failed("index")
+    return result

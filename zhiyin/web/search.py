@@ -1,14 +1,16 @@
-"""Search over HTTP: ``/api/search`` (ranked sources), the plain search page at ``/``, and ``/healthz``."""
+"""Search over HTTP: ``/api/search`` (ranked sources), the plain search page at ``/``, ``/healthz``
+(the process is up) and ``/readyz`` (it can answer: database, Chroma, knowledge base)."""
 
 from __future__ import annotations
 
 import html
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from knowledge import EmbeddingModelError, Hit, KnowledgeBase, KnowledgeBaseError
 from zhiyin import __version__
+from zhiyin.usecases import readiness
 from zhiyin.web.deps import ServicesDep
 
 router = APIRouter()
@@ -24,6 +26,14 @@ def _kb_or_503(root: ServicesDep, name: str | None) -> KnowledgeBase:
 @router.get("/healthz")
 def healthz() -> dict:
     return {"status": "ok", "version": __version__}
+
+
+@router.get("/readyz")
+def readyz(root: ServicesDep) -> JSONResponse:
+    """200 when every part answers, else 503 naming the failing ones."""
+    found = readiness(root)
+    body = {"ready": found.ready, "failing": found.failing, **found.parts}
+    return JSONResponse(body, status_code=200 if found.ready else 503)
 
 
 @router.get("/api/search", response_model=list[Hit])

@@ -135,7 +135,11 @@ def test_a_second_server_with_an_empty_data_dir_follows_an_ingest_on_the_first(
     first, second = server("first"), server("second")
     assert first.settings.kb_in_database
     folder = write_kb(tmp_path / "kb")
-    ingest_use_case(first, [folder])
+    hall = "- id: hall\n  name: 桃溪镇便民服务中心\n  kind: township\n  hours: 周一至周五 8:30-17:30\n"
+    places = tmp_path / "places.yaml"
+    places.write_text(f"places:\n{hall}", encoding="utf-8")
+    ingest_use_case(first, [folder], places=places)
+    eventually(lambda: second.places.get("hall"))
     kb = second.knowledge_base()
     eventually(lambda: kb.search("领结婚证要带什么", k=3)[0].id == "HY-1")
     assert second.sources.get("HY-1").guide.fee is None
@@ -146,10 +150,12 @@ def test_a_second_server_with_an_empty_data_dir_follows_an_ingest_on_the_first(
         "HY-1": {**GUIDES["HY-1"], "fee": "免费"},
         "JZZ-1": {"name": "居住证申领", "aliases": ["办居住证"], "materials": ["居住证明"]},
     }
-    ingest_use_case(first, [write_kb(folder, changed)])
+    places.write_text(f"places:\n{hall.replace('17:30', '17:30，周六 9:00-12:00')}", encoding="utf-8")
+    ingest_use_case(first, [write_kb(folder, changed)], places=places)
     eventually(lambda: kb.search("办居住证", k=3)[0].id == "JZZ-1")
     assert kb.get("HY-1").guide.fee == "免费"
     eventually(lambda: second.sources.get("HY-1").guide.fee == "免费")
     assert kb.version == 2
+    eventually(lambda: second.places.get("hall").hours.endswith("周六 9:00-12:00"))
     # nothing of the knowledge base was kept on the second server's disk
     assert not (tmp_path / "second" / "kb").exists()

@@ -26,7 +26,7 @@ from doorplate.codes import PlateRegistry
 from doorplate.queue import QueueService
 from doorplate.staff import StaffDirectory
 from halls.asks import AskCounts
-from halls.places import PlaceDirectory
+from halls.places import DbPlaceDirectory, Place, PlaceDirectory, save_db_places, save_places
 from knowledge import IndexWriter, KnowledgeBase, SourceStore, load_embedder
 from knowledge.embedding import Embedder
 from knowledge.versions import DbVersions, FileVersions, KbPaths, VersionStore
@@ -140,7 +140,17 @@ class Services:
 
     def place_directory(self, name: str | None = None) -> PlaceDirectory:
         """The places of knowledge base ``name``, followed as an ingest replaces them."""
+        s = self.settings
+        if s.kb_in_database:
+            return _db_places(self.engine, name or s.kb, s.kb_poll_seconds)
         return _saved_places(self.places_file(name))
+
+    def install_places(self, places: list[Place], name: str | None = None) -> None:
+        """Replace knowledge base ``name``'s places (in the database or its places file, as its versions)."""
+        if self.settings.kb_in_database:
+            save_db_places(self.engine, name or self.settings.kb, places)
+        else:
+            save_places(places, self.places_file(name))
 
     # -- the assistant (needs the model) -----------------------------------------------------
     @property
@@ -200,6 +210,11 @@ def _knowledge_base(
 @lru_cache(maxsize=16)
 def _source_store(versions: VersionStore) -> SourceStore:
     return SourceStore(versions.paths.root.parents[1], versions.name, versions)
+
+
+@lru_cache(maxsize=16)
+def _db_places(engine: Engine, name: str, poll_seconds: float) -> PlaceDirectory:
+    return DbPlaceDirectory(engine, name, poll_seconds)
 
 
 @lru_cache(maxsize=16)

@@ -1,4 +1,4 @@
-"""Knowledge bases in the database, for several servers: kb_versions, kb_current, kb_served.
+"""Knowledge bases in the database, for several servers: kb_versions, kb_current, kb_served, kb_places.
 
 Revision ID: 0005_kb
 Revises: 0004
@@ -43,9 +43,16 @@ def upgrade() -> None:
         sa.Column("server", sa.String(100), primary_key=True),
         sa.Column("seen", sa.DateTime(), nullable=False),
     )
+    op.create_table(
+        "kb_places",
+        sa.Column("kb", sa.String(41), primary_key=True),
+        sa.Column("places", sa.Text(), nullable=False),
+        sa.Column("changed", sa.DateTime(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("kb_places")
     op.drop_table("kb_served")
     op.drop_table("kb_current")
     op.drop_table("kb_versions")

@@ -205,14 +205,32 @@ class IndexWriter:
         build = new_build_id()
         name = collection_name(self.paths.name, version, build)
         collection = VectorCollection(self._client(version), name, create=True)
-        collection.add(
-            [c.id for c in chunks],
-            vectors,
-            [{"source": c.source_id, "section": c.section, "kind": c.kind} for c in chunks],
-        )
-        if progress:
-            progress("index", len(chunks), len(chunks))
+        try:
+            collection.add(
+                [c.id for c in chunks],
+                vectors,
+                [{"source": c.source_id, "section": c.section, "kind": c.kind} for c in chunks],
+            )
+            if progress:
+                progress("index", len(chunks), len(chunks))
+            self._publish(version, build, name, merged, ordered, chunks, bm25)
+        except BaseException:
+            # a build that never became a version leaves no collection on the shared Chroma server
+            self._drop_collection({"chroma": "server" if self.chroma_url else "embedded", "collection": name})
+            raise
+        return version
 
+    def _publish(
+        self,
+        version: int,
+        build: str,
+        name: str,
+        merged: dict[str, tuple[str, Source]],
+        ordered: list[Source],
+        chunks: list[Chunk],
+        bm25: BM25Index,
+    ) -> None:
+        """Store the version with its manifest and make it the current one."""
         kinds: dict[str, int] = {}
         for src in ordered:
             kinds[src.kind] = kinds.get(src.kind, 0) + 1
@@ -228,7 +246,6 @@ class IndexWriter:
             "chunks": len(chunks),
         }
         self.versions.publish(manifest, ordered, chunks, bm25)
-        return version
 
     def _vectors(self, texts: list[str], result: IngestResult, progress) -> np.ndarray:
         cache = EmbeddingCache(self.cache_dir / "embeddings.sqlite")

@@ -335,7 +335,9 @@ class DbVersions(VersionStore):
                 self._pointer = Pointer(row.version, row.build) if row else None
             except SQLAlchemyError as exc:
                 if self._pointer is None:
-                    raise
+                    raise KnowledgeBaseError(
+                        f"knowledge base '{self.name}': the database is not reachable ({exc.__class__.__name__})"
+                    ) from exc
                 # the database is briefly away: keep answering from the version we have
                 log.warning(
                     "knowledge base %s: pointer not read, keeping version %s: %s",
@@ -499,3 +501,18 @@ class DbVersions(VersionStore):
                     KbServed.version.not_in(select(KbVersion.version).where(KbVersion.kb == self.name)),
                 )
             )
+
+
+def list_db_kbs(engine: Engine) -> list[dict]:
+    """Every knowledge base in the database: its name and its current version's manifest (as
+    ``knowledge.index.list_kbs`` lists those in a data dir)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(KbCurrent.kb, KbVersion.manifest)
+            .join(KbVersion, (KbVersion.kb == KbCurrent.kb) & (KbVersion.version == KbCurrent.version))
+            .order_by(KbCurrent.kb)
+        ).all()
+    return [
+        {"name": kb, **{k: v for k, v in json.loads(manifest).items() if k != "sources"}}
+        for kb, manifest in rows
+    ]

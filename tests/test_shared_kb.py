@@ -70,6 +70,20 @@ def test_two_servers_building_the_same_version_keep_their_own_vectors(
     assert len(names) == 2 and all(n.startswith("zhiyin-default-v000001-") for n in names)
 
 
+def test_a_build_that_fails_leaves_no_collection_on_the_chroma_server(
+    tmp_path, writer_for, chroma_server, monkeypatch
+):
+    writer = writer_for(chroma_url=chroma_server)
+
+    def fail(*_args) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(writer.versions, "publish", fail)
+    with pytest.raises(RuntimeError, match="went away"):
+        ingest(writer, write_kb(tmp_path / "kb"))
+    assert collections(chroma_server) == set()
+
+
 def test_an_old_version_is_deleted_only_when_no_server_served_it_for_the_grace_period(
     tmp_path, embedder, cache_dir, chroma_server, pg_url
 ):
@@ -156,6 +170,7 @@ def test_a_second_server_with_an_empty_data_dir_follows_an_ingest_on_the_first(
     assert kb.get("HY-1").guide.fee == "免费"
     eventually(lambda: second.sources.get("HY-1").guide.fee == "免费")
     assert kb.version == 2
+    assert [(row["name"], row["version"]) for row in second.knowledge_bases()] == [("default", 2)]
     eventually(lambda: second.places.get("hall").hours.endswith("周六 9:00-12:00"))
     # nothing of the knowledge base was kept on the second server's disk
     assert not (tmp_path / "second" / "kb").exists()

@@ -27,9 +27,9 @@ from doorplate.queue import QueueService
 from doorplate.staff import StaffDirectory
 from halls.asks import AskCounts
 from halls.places import DbPlaceDirectory, Place, PlaceDirectory, save_db_places, save_places
-from knowledge import IndexWriter, KnowledgeBase, SourceStore, load_embedder
+from knowledge import IndexWriter, KnowledgeBase, SourceStore, list_kbs, load_embedder
 from knowledge.embedding import Embedder
-from knowledge.versions import DbVersions, FileVersions, KbPaths, VersionStore
+from knowledge.versions import DbVersions, FileVersions, KbPaths, VersionStore, list_db_kbs
 from zhiyin.db import prepare_database
 from zhiyin.settings import Settings, get_settings
 
@@ -117,6 +117,12 @@ class Services:
             s.kb_poll_seconds,
             s.kb_grace_seconds,
         )
+
+    def knowledge_bases(self) -> list[dict]:
+        """Every knowledge base: its name and its current version's manifest (version, kinds, chunks …)."""
+        if self.settings.kb_in_database:
+            return list_db_kbs(self.engine)
+        return list_kbs(self.settings.data_dir)
 
     def knowledge_base(self, name: str | None = None) -> KnowledgeBase:
         """Knowledge base ``name`` (default ``settings.kb``), one per process and configuration."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import chromadb
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 from test_index import GUIDES, ingest, write_kb
 
 from knowledge import KnowledgeBase, SourceStore
@@ -109,6 +109,20 @@ def test_an_old_version_is_deleted_only_when_no_server_served_it_for_the_grace_p
     )
     assert reader.search("开个体户")[0].id == "GTH-1"  # the reader serves version 1: a heartbeat
     served_v1 = reader._current().collection.name
+    # and searching costs no database round trip between two polls of the pointer
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    reader.versions.poll_seconds = 60
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for question in ("开个体户", "身份证丢了", "领结婚证", "第一次办身份证"):
+            assert reader.search(question)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statements == []
 
     for fee in ("十元", "二十元"):
         changed = {**GUIDES, "HY-1": {**GUIDES["HY-1"], "fee": fee}}

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import chromadb
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import event, update
 from test_index import GUIDES, ingest, write_kb
 
 from knowledge import KnowledgeBase, SourceStore
 from knowledge.index import IndexWriter
 from knowledge.versions import DbVersions, KbServed, KbVersion
+from zhiyin.app import create_app
 from zhiyin.db import prepare_database, shared_engine
 from zhiyin.services import Services
 from zhiyin.settings import Settings
@@ -188,5 +190,9 @@ def test_a_second_server_with_an_empty_data_dir_follows_an_ingest_on_the_first(
     assert kb.version == 2
     assert [(row["name"], row["version"]) for row in second.knowledge_bases()] == [("default", 2)]
     eventually(lambda: second.places.get("hall").hours.endswith("周六 9:00-12:00"))
+    with TestClient(create_app(second)) as http:  # and so does its web app
+        hits = http.get("/api/search", params={"q": "办居住证", "k": 3}).json()
+        assert hits[0]["id"] == "JZZ-1"
+        assert http.get("/api/places/hall").json()["hours"].endswith("周六 9:00-12:00")
     # nothing of the knowledge base was kept on the second server's disk
     assert not (tmp_path / "second" / "kb").exists()

@@ -5,7 +5,8 @@ embedding model or the vector index: what the doorplate's pages and bookings nee
     store.get("990100-GA-0001")   # a Source, or None (also when nothing is ingested yet)
 
 It follows the current pointer (``knowledge.versions``: files, or a shared database polled every few
-seconds) as ``KnowledgeBase`` does: after an ingest swaps in a new version, a later call reads it. ``KnowledgeBase`` takes its sources from the same store, so a process holds one copy.
+seconds) as ``KnowledgeBase`` does: after an ingest swaps in a new version, a later call reads it.
+``KnowledgeBase`` takes its sources from the same store, so a process holds one copy.
 """
 
 from __future__ import annotations

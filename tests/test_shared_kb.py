@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -196,3 +197,51 @@ def test_a_second_server_with_an_empty_data_dir_follows_an_ingest_on_the_first(
         assert http.get("/api/places/hall").json()["hours"].endswith("周六 9:00-12:00")
     # nothing of the knowledge base was kept on the second server's disk
     assert not (tmp_path / "second" / "kb").exists()
+
+
+def test_searches_on_one_server_see_whole_versions_while_another_ingests(
+    tmp_path, embedder, cache_dir, chroma_server, pg_url
+):
+    engine = prepare_database(pg_url)
+    writing = DbVersions(engine, tmp_path / "writer", "default")
+    writer = IndexWriter(
+        tmp_path / "writer", "default", embedder, chroma_server, cache_dir=cache_dir, versions=writing
+    )
+    folder = write_kb(tmp_path / "kb")
+    ingest(writer, folder)
+    reading = DbVersions(engine, tmp_path / "reader", "default", poll_seconds=0.05)
+    kb = KnowledgeBase(
+        tmp_path / "reader",
+        "default",
+        embedder,
+        chroma_url=chroma_server,
+        store=SourceStore(tmp_path / "reader", "default", reading),
+    )
+    seen: set[frozenset[str]] = set()
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def searcher() -> None:
+        while not stop.is_set():
+            try:
+                seen.add(frozenset(h.id for h in kb.search("个体户", k=20)))
+            except Exception as exc:  # any failure is a defect
+                errors.append(exc)
+
+    thread = threading.Thread(target=searcher)
+    thread.start()
+    versions = [frozenset(GUIDES)]
+    try:
+        for i in range(2):
+            extra = {
+                f"EXTRA-{j}": {"name": f"个体户相关事项{j}", "materials": ["申请表"]} for j in range(i + 1)
+            }
+            ingest(writer, write_kb(folder, {**GUIDES, **extra}), prune=True)
+            versions.append(frozenset(GUIDES) | frozenset(extra))
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert seen <= set(versions), [sorted(s) for s in seen - set(versions)]
+    assert len(seen) >= 2

@@ -80,6 +80,7 @@ class BenchServer:
             ZHIYIN_DATA_DIR=str(data_dir),
             ZHIYIN_KB="demo",
             ZHIYIN_DATABASE_URL=database_url,
+            ZHIYIN_KB_STORE="files",  # prepare_data indexed the demo into the data dir
             ZHIYIN_MODELS_DIR=str(settings.models_dir),
             ZHIYIN_EMBED_MODEL=settings.embed_model,
             ZHIYIN_PUBLIC_URL=f"http://127.0.0.1:{self.port}",

@@ -19,10 +19,12 @@ The file format (``knowledge/demo/places.yaml`` is an example)::
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +32,14 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from sqlalchemy import DateTime, String, Text, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
 
 from halls.booking_config import BookingConfig, booking_from_place_record
 from halls.links import LINK_RULE, safe_link
+from halls.sql import Base, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +273,64 @@ class SavedPlaceDirectory(PlaceDirectory):
                         )
                     self._stamp = stamp
         return self._tree
+
+
+class KbPlaces(Base):
+    """A knowledge base's places, when knowledge bases live in the database (several servers)."""
+
+    __tablename__ = "kb_places"
+    kb: Mapped[str] = mapped_column(String(41), primary_key=True)
+    places: Mapped[str] = mapped_column(Text)  # JSON, as save_places writes the file
+    changed: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+def save_db_places(engine: Engine, kb: str, places: list[Place]) -> None:
+    """Replace knowledge base ``kb``'s places in the database (every server follows within seconds)."""
+    row = {
+        "places": json.dumps([p.model_dump(mode="json") for p in places], ensure_ascii=False),
+        "changed": utcnow(),
+    }
+    table = KbPlaces.__table__
+    with engine.begin() as conn:
+        if conn.execute(update(table).where(table.c.kb == kb).values(**row)).rowcount == 0:
+            conn.execute(insert(table).values(kb=kb, **row))
+
+
+class DbPlaceDirectory(PlaceDirectory):
+    """The places of knowledge base ``kb`` in the database, polled at most every ``poll_seconds``
+    (not once per request), read again when an ingest anywhere replaces them."""
+
+    def __init__(self, engine: Engine, kb: str, poll_seconds: float = 2.0):
+        self.engine = engine
+        self.kb = kb
+        self.poll_seconds = poll_seconds
+        self._lock = threading.Lock()
+        self._polled: float | None = None
+        self._changed: dt.datetime | None = None
+        self._tree = _Tree.of([])
+        self._current()
+
+    def _current(self) -> _Tree:
+        polled = self._polled
+        if polled is not None and time.monotonic() - polled < self.poll_seconds:
+            return self._tree
+        with self._lock:
+            if self._polled is None or time.monotonic() - self._polled >= self.poll_seconds:
+                try:
+                    self._refresh()
+                except (SQLAlchemyError, ValueError) as exc:  # keep serving the last good places
+                    log.warning("places of %s not read, keeping the previous places: %s", self.kb, exc)
+                self._polled = time.monotonic()
+        return self._tree
+
+    def _refresh(self) -> None:
+        with self.engine.connect() as conn:
+            changed = conn.execute(select(KbPlaces.changed).where(KbPlaces.kb == self.kb)).scalar()
+            if changed is None or changed == self._changed:
+                return
+            saved = conn.execute(select(KbPlaces.places).where(KbPlaces.kb == self.kb)).scalar_one()
+        self._tree = _Tree.of(Place.model_validate(p) for p in json.loads(saved))
+        self._changed = changed
 
 
 def distance_km(a: Place, b: Place) -> float:

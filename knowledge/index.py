@@ -1,25 +1,18 @@
 """Building index versions: incremental, content-hashed, swapped in atomically.
 
-Layout under ``{data_dir}/kb/{name}/``::
-
-    CURRENT                 {"version": 7, ...}  — replaced with os.replace, the single switch
-    versions/v000007/       sources.jsonl, chunks.jsonl, bm25.*, manifest.json, chroma/ (embedded)
-
-A new version is written beside the current one and only then named in ``CURRENT``, so a search
-sees the old index or the new one, never a half-built one. Vectors come from a content-hashed
-cache (``{data_dir}/cache/embeddings.sqlite``), so an unchanged chunk is never embedded twice.
+A new version is written beside the current one and only then named current (``knowledge.versions``:
+files under the data dir, or a shared database), so a search sees the old index or the new one,
+never a half-built one. Each build's vectors go to a Chroma collection of their own, named with a
+random build id, so two servers ingesting at once never replace each other's vectors. Vectors come
+from a content-hashed cache (``{data_dir}/cache/embeddings.sqlite``), so an unchanged chunk is never
+embedded twice.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
-import json
-import os
-import re
-import shutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,21 +26,17 @@ from knowledge.lexical import BM25Index, TermSplitter
 from knowledge.models import Chunk, Source
 from knowledge.text import lexicon_fingerprint, normalise
 from knowledge.vectors import VectorCollection, embedded_client, server_client
+from knowledge.versions import (
+    _KB_NAME,
+    FileVersions,
+    KbPaths,
+    KnowledgeBaseError,
+    VersionStore,
+    check_kb_name,
+    new_build_id,
+)
 
-_KB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
-KEEP_VERSIONS = 2  # the current one and the one before it, for searches still running on it
-
-
-class KnowledgeBaseError(RuntimeError):
-    pass
-
-
-def check_kb_name(name: str) -> str:
-    if not _KB_NAME.match(name):
-        raise KnowledgeBaseError(
-            f"invalid knowledge base name {name!r}: use lower-case letters, digits, '-' or '_' (max 41 characters)"
-        )
-    return name
+__all__ = ["IndexWriter", "KbPaths", "KnowledgeBaseError", "check_kb_name", "collection_name", "list_kbs"]
 
 
 def source_hash(source: Source) -> str:
@@ -60,32 +49,8 @@ def index_text(chunk: Chunk) -> str:
     return normalise(chunk.text)
 
 
-class KbPaths:
-    def __init__(self, data_dir: Path, name: str):
-        self.name = check_kb_name(name)
-        self.root = Path(data_dir) / "kb" / name
-        self.versions = self.root / "versions"
-        self.current_file = self.root / "CURRENT"
-
-    def version_dir(self, version: int) -> Path:
-        return self.versions / f"v{version:06d}"
-
-    def current(self) -> dict | None:
-        try:
-            return json.loads(self.current_file.read_text())
-        except FileNotFoundError:
-            return None
-
-    def set_current(self, info: dict) -> None:
-        tmp = self.current_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info, ensure_ascii=False, indent=1))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, self.current_file)
-
-
-def collection_name(kb: str, version: int) -> str:
-    return f"zhiyin-{kb}-v{version:06d}"
+def collection_name(kb: str, version: int, build: str) -> str:
+    return f"zhiyin-{kb}-v{version:06d}-{build}"
 
 
 class EmbeddingCache:
@@ -141,7 +106,7 @@ class IngestResult:
 
 
 class IndexWriter:
-    """Writes new versions of one knowledge base."""
+    """Writes new versions of one knowledge base (into ``versions``: default its files under ``data_dir``)."""
 
     def __init__(
         self,
@@ -150,26 +115,20 @@ class IndexWriter:
         embedder: Embedder,
         chroma_url: str | None = None,
         cache_dir: Path | None = None,
+        versions: VersionStore | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.cache_dir = Path(cache_dir) if cache_dir else self.data_dir / "cache"
-        self.paths = KbPaths(self.data_dir, kb)
+        self.versions = versions or FileVersions(self.data_dir, kb)
+        self.paths = self.versions.paths
         self.embedder = embedder
         self.chroma_url = chroma_url
 
-    def _current_sources(self) -> dict[str, tuple[str, Source]]:
-        info = self.paths.current()
+    def _current_sources(self, info: dict | None) -> dict[str, tuple[str, Source]]:
         if not info:
             return {}
-        folder = self.paths.version_dir(info["version"])
-        manifest = json.loads((folder / "manifest.json").read_text())
-        hashes = manifest["sources"]
-        out = {}
-        with open(folder / "sources.jsonl", encoding="utf-8") as f:
-            for line in f:
-                source = Source.model_validate_json(line)
-                out[source.id] = (hashes[source.id], source)
-        return out
+        hashes = self.versions.manifest(info["version"])["sources"]
+        return {sid: (hashes[sid], source) for sid, source in self.versions.sources(info["version"]).items()}
 
     def ingest(
         self,
@@ -178,13 +137,15 @@ class IndexWriter:
         progress: Callable[[str, int, int], None] | None = None,
     ) -> IngestResult:
         """Merge ``sources`` into the knowledge base; ``prune`` removes sources not given."""
-        self.paths.root.mkdir(parents=True, exist_ok=True)
-        with open(self.paths.root / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # one writer per knowledge base at a time
-            return self._ingest(sources, prune, progress)
+        with self.versions.lock():  # one writer per knowledge base at a time
+            result = self._ingest(sources, prune, progress)
+            if result.version is not None:
+                self.versions.cleanup(result.version, self._drop_collection)
+            return result
 
     def _ingest(self, sources: list[Source], prune: bool, progress) -> IngestResult:
-        old = self._current_sources()
+        info = self.versions.current()
+        old = self._current_sources(info)
         merged: dict[str, tuple[str, Source]] = {}
         result = IngestResult(kb=self.paths.name, version=None, changed=False)
         incoming = {s.id: s for s in sources}
@@ -205,7 +166,6 @@ class IndexWriter:
                 result.added.append(sid)
             merged[sid] = (h, src)
         result.sources = len(merged)
-        info = self.paths.current()
         if info and not (result.added or result.updated or result.removed):
             result.version = info["version"]
             result.chunks = info.get("chunks", 0)
@@ -220,16 +180,12 @@ class IndexWriter:
         result: IngestResult,
         progress: Callable[[str, int, int], None] | None,
     ) -> int:
-        info = self.paths.current()
-        version = (info["version"] if info else 0) + 1
-        folder = self.paths.version_dir(version)
-        if folder.exists():  # left over from an interrupted ingest
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
+        version = self.versions.next_version()
+        self.versions.prepare(version)  # clears what an interrupted ingest left
 
-        ordered = [merged[k] for k in sorted(merged)]
+        ordered = [merged[k][1] for k in sorted(merged)]
         chunks: list[Chunk] = []
-        for _, src in ordered:
+        for src in ordered:
             chunks.extend(chunk_source(src))
         texts = [index_text(c) for c in chunks]
         result.chunks = len(chunks)
@@ -239,38 +195,48 @@ class IndexWriter:
         if progress:
             progress("index", 0, len(chunks))
         user_words = set()
-        for _, src in ordered:
+        for src in ordered:
             if src.guide is not None:
                 user_words.update(normalise(w) for w in [src.guide.name, *src.guide.aliases])
             else:
                 user_words.add(normalise(src.title))
         bm25 = BM25Index.build(texts, TermSplitter("mixed", user_words))
-        bm25.save(folder)
 
-        client = self._client(folder)
-        name = collection_name(self.paths.name, version)
-        with contextlib.suppress(Exception):  # a leftover of an interrupted ingest; usually absent
-            client.delete_collection(name)
-        collection = VectorCollection(client, name, create=True)
-        collection.add(
-            [c.id for c in chunks],
-            vectors,
-            [{"source": c.source_id, "section": c.section, "kind": c.kind} for c in chunks],
-        )
-        if progress:
-            progress("index", len(chunks), len(chunks))
+        build = new_build_id()
+        name = collection_name(self.paths.name, version, build)
+        collection = VectorCollection(self._client(version), name, create=True)
+        try:
+            collection.add(
+                [c.id for c in chunks],
+                vectors,
+                [{"source": c.source_id, "section": c.section, "kind": c.kind} for c in chunks],
+            )
+            if progress:
+                progress("index", len(chunks), len(chunks))
+            self._publish(version, build, name, merged, ordered, chunks, bm25)
+        except BaseException:
+            # a build that never became a version leaves no collection on the shared Chroma server
+            self._drop_collection({"chroma": "server" if self.chroma_url else "embedded", "collection": name})
+            raise
+        return version
 
-        with open(folder / "sources.jsonl", "w", encoding="utf-8") as f:
-            for _, src in ordered:
-                f.write(src.model_dump_json() + "\n")
-        with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for c in chunks:
-                f.write(c.model_dump_json() + "\n")
+    def _publish(
+        self,
+        version: int,
+        build: str,
+        name: str,
+        merged: dict[str, tuple[str, Source]],
+        ordered: list[Source],
+        chunks: list[Chunk],
+        bm25: BM25Index,
+    ) -> None:
+        """Store the version with its manifest and make it the current one."""
         kinds: dict[str, int] = {}
-        for _, src in ordered:
+        for src in ordered:
             kinds[src.kind] = kinds.get(src.kind, 0) + 1
         manifest = {
             "version": version,
+            "build": build,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "embedder": self.embedder.name,
             "collection": name,
@@ -279,10 +245,7 @@ class IndexWriter:
             "kinds": kinds,
             "chunks": len(chunks),
         }
-        (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
-        self.paths.set_current({k: v for k, v in manifest.items() if k != "sources"})
-        self._drop_old_versions(version)
-        return version
+        self.versions.publish(manifest, ordered, chunks, bm25)
 
     def _vectors(self, texts: list[str], result: IngestResult, progress) -> np.ndarray:
         cache = EmbeddingCache(self.cache_dir / "embeddings.sqlite")
@@ -312,23 +275,16 @@ class IndexWriter:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32)
 
-    def _client(self, folder: Path):
-        return server_client(self.chroma_url) if self.chroma_url else embedded_client(folder / "chroma")
+    def _client(self, version: int):
+        if self.chroma_url:
+            return server_client(self.chroma_url)
+        return embedded_client(self.versions.chroma_dir(version))
 
-    def _drop_old_versions(self, current: int) -> None:
-        if not self.paths.versions.exists():
-            return
-        for folder in sorted(self.paths.versions.iterdir()):
-            match = re.fullmatch(r"v(\d+)", folder.name)
-            if not match or int(match.group(1)) > current - KEEP_VERSIONS:
-                continue
-            version = int(match.group(1))
-            if self.chroma_url:
-                with contextlib.suppress(Exception):
-                    server_client(self.chroma_url).delete_collection(
-                        collection_name(self.paths.name, version)
-                    )
-            shutil.rmtree(folder, ignore_errors=True)
+    def _drop_collection(self, manifest: dict) -> None:
+        """Delete an old version's vectors from the Chroma server (embedded ones go with its folder)."""
+        if self.chroma_url and manifest.get("chroma") == "server":
+            with contextlib.suppress(Exception):  # already gone, or Chroma away: nothing to undo
+                server_client(self.chroma_url).delete_collection(manifest["collection"])
 
 
 def list_kbs(data_dir: Path) -> list[dict]:

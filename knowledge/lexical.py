@@ -7,6 +7,7 @@ Terms are jieba words (with the guides' names and aliases added to its dictionar
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -147,20 +148,31 @@ class BM25Index:
             return True
         return all("#" + run[i : i + 2] in self.vocab for i in range(len(run) - 1))
 
-    def save(self, folder: Path) -> None:
-        sparse.save_npz(folder / "bm25.npz", self.matrix.tocsc())
+    def dump(self) -> tuple[bytes, str]:
+        """The index as (matrix in .npz form, everything else as JSON): what a database row keeps."""
+        buffer = io.BytesIO()
+        sparse.save_npz(buffer, self.matrix.tocsc())
         meta = {
             "mode": self.splitter.mode,
             "k1": self.k1,
             "b": self.b,
             "user_words": self.splitter.user_words,
         }
-        (folder / "bm25.json").write_text(json.dumps({**meta, "vocab": self.vocab}, ensure_ascii=False))
+        return buffer.getvalue(), json.dumps({**meta, "vocab": self.vocab}, ensure_ascii=False)
+
+    @classmethod
+    def restore(cls, matrix: bytes, meta_json: str) -> BM25Index:
+        meta = json.loads(meta_json)
+        splitter = TermSplitter(meta["mode"], meta["user_words"])
+        return cls(
+            splitter, meta["vocab"], sparse.load_npz(io.BytesIO(matrix)).tocsc(), meta["k1"], meta["b"]
+        )
+
+    def save(self, folder: Path) -> None:
+        matrix, meta = self.dump()
+        (folder / "bm25.npz").write_bytes(matrix)
+        (folder / "bm25.json").write_text(meta)
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index:
-        meta = json.loads((folder / "bm25.json").read_text())
-        splitter = TermSplitter(meta["mode"], meta["user_words"])
-        return cls(
-            splitter, meta["vocab"], sparse.load_npz(folder / "bm25.npz").tocsc(), meta["k1"], meta["b"]
-        )
+        return cls.restore((folder / "bm25.npz").read_bytes(), (folder / "bm25.json").read_text())

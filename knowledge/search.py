@@ -1,12 +1,12 @@
 """Hybrid search over one knowledge base: dense (Chroma) and lexical (BM25), fused per source.
 
-A ``KnowledgeBase`` opens the version named in ``CURRENT`` and, before each search, checks
-whether an ingest has swapped in a newer one; a search always runs on one complete version.
+A ``KnowledgeBase`` opens the current version and, before each search, checks whether an ingest has
+swapped in a newer one (``knowledge.versions``: a ``stat`` of ``CURRENT``, or a shared database's
+pointer polled every few seconds); a search always runs on one complete version.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.embedding import Embedder
-from knowledge.index import KbPaths, KnowledgeBaseError
 from knowledge.lexical import BM25Index
 from knowledge.models import Chunk, Hit, Source
 from knowledge.sources import SourceStore
 from knowledge.spelling import Respeller
 from knowledge.text import default_lexicon, normalise
 from knowledge.vectors import VectorCollection, embedded_client, server_client
+from knowledge.versions import KbPaths, KnowledgeBaseError, Pointer
 
 # Question vectors kept per knowledge base: a turn asks for the same one more than once, and the
 # search benchmark's repeated rounds measure the cache (repeated p50 2.2 ms against 10.8 ms for a first
@@ -72,7 +72,9 @@ class KnowledgeBase:
         store: SourceStore | None = None,
     ):
         self.paths = KbPaths(Path(data_dir), name)
-        self.store = store or SourceStore(Path(data_dir), name)  # the sources, shared with the pages
+        # the sources, shared with the pages; its ``versions`` say where this knowledge base lives
+        self.store = store or SourceStore(Path(data_dir), name)
+        self.versions = self.store.versions
         self.name = name
         self.embedder = embedder
         self.chroma_url = chroma_url
@@ -81,49 +83,57 @@ class KnowledgeBase:
         self._v: _Version | None = None
         self._vectors: dict[str, np.ndarray] = {}
         self._respelled: dict[str, str] = {}  # question → respelled question (see ``respell``)
-        self._stamp: tuple[float, int] | None = None
+        self._pointer: Pointer | None = None
 
     # -- loading ---------------------------------------------------------------------------
     def _current(self) -> _Version:
-        stamp = self.store.stamp()
-        if stamp is None:
+        pointer = self.store.pointer()
+        if pointer is None:
             raise KnowledgeBaseError(
                 f"knowledge base '{self.name}' is empty: run `zhiyin ingest PATH --kb {self.name}` "
                 f"(or `zhiyin ingest --demo --kb {self.name}`) first"
             )
-        if self._v is not None and stamp == self._stamp:
-            return self._v
-        with self._lock:
-            if self._v is None or stamp != self._stamp:
-                info = self.paths.current()
-                assert info is not None
-                self._v = self._load(info)
-                self._stamp = stamp
-        return self._v
+        v = self._v
+        if v is None or pointer != self._pointer:
+            with self._lock:
+                if self._v is None or pointer != self._pointer:
+                    self._v = self._load(pointer.version)
+                    self._pointer = pointer
+                v = self._v
+        self.versions.serving(v.version)  # a heartbeat at most every minute: see knowledge.versions
+        return v
 
-    def _load(self, info: dict) -> _Version:
-        folder = self.paths.version_dir(info["version"])
-        manifest = json.loads((folder / "manifest.json").read_text())
+    def _load(self, version: int) -> _Version:
+        manifest = self.versions.manifest(version)
         if manifest.get("embedder") != self.embedder.name:
             raise KnowledgeBaseError(
                 f"knowledge base '{self.name}' was indexed with embedding model {manifest.get('embedder')}, "
                 f"but {self.embedder.name} is configured: re-ingest it with the current model"
             )
-        sources = self.store.read(info["version"])
-        with open(folder / "chunks.jsonl", encoding="utf-8") as f:
-            chunks = [Chunk.model_validate_json(line) for line in f]
+        sources = self.store.read(version)
+        chunks = self.versions.chunks(version)
         source_ids = list(sources)
         source_pos = {sid: i for i, sid in enumerate(source_ids)}
-        client = server_client(self.chroma_url) if self.chroma_url else embedded_client(folder / "chroma")
+        if self.chroma_url:
+            client = server_client(self.chroma_url)
+        else:
+            client = embedded_client(self.versions.chroma_dir(version))
+        try:
+            collection = VectorCollection(client, manifest["collection"])
+        except Exception as exc:  # chromadb's NotFoundError, ValueError by version
+            raise KnowledgeBaseError(
+                f"the vectors of knowledge base '{self.name}' version {version} (Chroma collection "
+                f"{manifest['collection']}) are not there: several servers need ZHIYIN_CHROMA_URL ({exc})"
+            ) from exc
         return _Version(
-            version=info["version"],
+            version=version,
             sources=sources,
             chunks=chunks,
             chunk_pos={c.id: i for i, c in enumerate(chunks)},
             chunk_source=np.array([source_pos[c.source_id] for c in chunks], dtype=np.int64),
             source_ids=source_ids,
-            bm25=BM25Index.load(folder),
-            collection=VectorCollection(client, manifest["collection"]),
+            bm25=self.versions.bm25(version),
+            collection=collection,
         )
 
     # -- reading ---------------------------------------------------------------------------

@@ -4,8 +4,9 @@ embedding model or the vector index: what the doorplate's pages and bookings nee
     store = SourceStore(data_dir, "default")
     store.get("990100-GA-0001")   # a Source, or None (also when nothing is ingested yet)
 
-It follows ``CURRENT`` as ``KnowledgeBase`` does: after an ingest swaps in a new version, the next
-call reads it. ``KnowledgeBase`` takes its sources from the same store, so a process holds one copy.
+It follows the current pointer (``knowledge.versions``: files, or a shared database polled every few
+seconds) as ``KnowledgeBase`` does: after an ingest swaps in a new version, a later call reads it.
+``KnowledgeBase`` takes its sources from the same store, so a process holds one copy.
 """
 
 from __future__ import annotations
@@ -13,26 +14,21 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from knowledge.index import KbPaths
 from knowledge.models import Source
-
-Stamp = tuple[float, int]
+from knowledge.versions import FileVersions, Pointer, VersionStore
 
 
 class SourceStore:
-    def __init__(self, data_dir: Path, name: str):
-        self.paths = KbPaths(Path(data_dir), name)
+    def __init__(self, data_dir: Path, name: str, versions: VersionStore | None = None):
+        self.versions = versions or FileVersions(Path(data_dir), name)
+        self.paths = self.versions.paths
         self.name = name
         self._lock = threading.Lock()
         self._loaded: tuple[int, dict[str, Source]] | None = None
 
-    def stamp(self) -> Stamp | None:
-        """What identifies the current pointer (None: nothing ingested yet)."""
-        try:
-            st = self.paths.current_file.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime, st.st_ino)
+    def pointer(self) -> Pointer | None:
+        """The current version (None: nothing ingested yet); cheap."""
+        return self.versions.pointer()
 
     def read(self, version: int) -> dict[str, Source]:
         """The sources of ``version``, by id, in the order they were indexed (read once per version)."""
@@ -41,20 +37,14 @@ class SourceStore:
             return loaded[1]
         with self._lock:
             if self._loaded is None or self._loaded[0] != version:
-                sources: dict[str, Source] = {}
-                path = self.paths.version_dir(version) / "sources.jsonl"
-                with open(path, encoding="utf-8") as f:
-                    for line in f:
-                        source = Source.model_validate_json(line)
-                        sources[source.id] = source
-                self._loaded = (version, sources)
+                self._loaded = (version, self.versions.sources(version))
             return self._loaded[1]
 
     @property
     def version(self) -> int | None:
         """The current version, or None when nothing is ingested yet."""
-        info = self.paths.current()
-        return info["version"] if info else None
+        pointer = self.pointer()
+        return pointer.version if pointer else None
 
     def sources(self) -> dict[str, Source]:
         """The current version's sources ({} when nothing is ingested yet)."""

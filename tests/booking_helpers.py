@@ -56,7 +56,12 @@ def booking_app(settings, db_url: str, clock: Clock) -> Iterator:
     from zhiyin.services import Services
 
     app = create_app(
-        Services(settings.model_copy(update={"database_url": db_url, "admin_token": SecretStr(ADMIN_SECRET)}))
+        Services(
+            # bookings on ``db_url`` (SQLite or PostgreSQL); the demo knowledge base stays in its files
+            settings.model_copy(
+                update={"database_url": db_url, "admin_token": SecretStr(ADMIN_SECRET), "kb_store": "files"}
+            )
+        )
     )
     app.state.services.bookings.clock = clock
     try:

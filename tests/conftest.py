@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -61,6 +64,33 @@ def demo_kb(tmp_path_factory, embedder, cache_dir) -> KnowledgeBase:
     IndexWriter(data, "demo", embedder, cache_dir=cache_dir).ingest(report.sources)
     save_places(load_places(demo_dir() / "places.yaml"), KbPaths(data, "demo").root / "places.json")
     return KnowledgeBase(data, "demo", embedder)
+
+
+@pytest.fixture
+def chroma_server(tmp_path) -> Iterator[str]:
+    """A real Chroma server (``chroma run`` from the venv) on a free port; yields its url."""
+    from eval.pg_cluster import free_port
+
+    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(tmp_path / "chroma-server"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("chroma server did not start")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
 
 
 ADMIN_TOKEN = "test-admin-token"  # the staff endpoints' admin token on the demo server

@@ -102,7 +102,7 @@ def test_the_apps_of_two_processes_count_one_client_together(demo_settings, tmp_
 
 # -- the purge, one server at a time ---------------------------------------------------------------
 def test_a_purge_pass_is_skipped_while_another_server_purges(demo_settings, db_url):
-    services = Services(demo_settings.model_copy(update={"database_url": db_url}))
+    services = Services(demo_settings.model_copy(update={"database_url": db_url, "kb_store": "files"}))
     services.bookings.clock = Clock(MONDAY, 10)
     old, _ = services.bookings.book("yc-taoxi", CARD, at(TUESDAY, 9), "张三丰", PHONE)
     long_after = at(TUESDAY + dt.timedelta(days=200), 10)

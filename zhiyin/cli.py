@@ -194,15 +194,13 @@ def search(question: str, kb: str | None, k: int, as_json: bool) -> None:
 # --- kb ----------------------------------------------------------------------------------
 @main.group("kb")
 def kb_group() -> None:
-    """Knowledge bases on this machine."""
+    """Knowledge bases (in the data dir, or in the database when several servers share it)."""
 
 
 @kb_group.command("list")
 def kb_list() -> None:
     """List the knowledge bases and their current versions."""
-    from knowledge import list_kbs
-
-    rows = list_kbs(get_settings().data_dir)
+    rows = services().knowledge_bases()
     if not rows:
         click.echo("No knowledge base yet: run `zhiyin ingest --demo`.")
     for row in rows:

@@ -140,7 +140,9 @@ def model_metadata():
     import doorplate.codes  # noqa: F401 - plates (and the partial index of the plates table)
     import doorplate.models  # noqa: F401 - scans, bookings, slots, tickets, staff
     import halls.asks  # noqa: F401 - ask counts
+    import halls.places  # noqa: F401 - places of knowledge bases kept in the database
     import halls.rates  # noqa: F401 - requests per client and minute (the rate limit)
+    import knowledge.versions  # noqa: F401 - knowledge base versions, the current pointer, heartbeats
     from halls.sql import Base
 
     return Base.metadata

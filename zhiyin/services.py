@@ -26,11 +26,11 @@ from doorplate.codes import PlateRegistry
 from doorplate.queue import QueueService
 from doorplate.staff import StaffDirectory
 from halls.asks import AskCounts
-from halls.places import PlaceDirectory
+from halls.places import DbPlaceDirectory, Place, PlaceDirectory, save_db_places, save_places
 from halls.rates import RateLimiter
-from knowledge import IndexWriter, KnowledgeBase, SourceStore, load_embedder
+from knowledge import IndexWriter, KnowledgeBase, SourceStore, list_kbs, load_embedder
 from knowledge.embedding import Embedder
-from knowledge.index import KbPaths
+from knowledge.versions import DbVersions, FileVersions, KbPaths, VersionStore, list_db_kbs
 from zhiyin.db import prepare_database
 from zhiyin.settings import Settings, get_settings
 
@@ -80,7 +80,7 @@ class Services:
 
     @cached_property
     def sources(self) -> SourceStore:
-        return _source_store(str(self.settings.data_dir), self.settings.kb)
+        return _source_store(self.kb_versions())
 
     @cached_property
     def catalog(self) -> ServiceCatalog:
@@ -126,14 +126,38 @@ class Services:
     def embedder(self) -> Embedder:
         return load_embedder(self.settings.embed_model, str(self.settings.models_dir))
 
+    def kb_versions(self, name: str | None = None) -> VersionStore:
+        """Where knowledge base ``name``'s versions live: the database or files (``settings.kb_store``)."""
+        s = self.settings
+        return _kb_versions(
+            name or s.kb,
+            str(s.data_dir),
+            s.database if s.kb_in_database else None,
+            s.kb_poll_seconds,
+            s.kb_grace_seconds,
+        )
+
+    def knowledge_bases(self) -> list[dict]:
+        """Every knowledge base: its name and its current version's manifest (version, kinds, chunks …)."""
+        if self.settings.kb_in_database:
+            return list_db_kbs(self.engine)
+        return list_kbs(self.settings.data_dir)
+
     def knowledge_base(self, name: str | None = None) -> KnowledgeBase:
         """Knowledge base ``name`` (default ``settings.kb``), one per process and configuration."""
         s = self.settings
-        return _knowledge_base(name or s.kb, str(s.data_dir), s.embed_model, str(s.models_dir), s.chroma_url)
+        return _knowledge_base(self.kb_versions(name), s.embed_model, str(s.models_dir), s.chroma_url)
 
     def index_writer(self, name: str | None = None) -> IndexWriter:
         s = self.settings
-        return IndexWriter(s.data_dir, name or s.kb, self.embedder(), s.chroma_url, cache_dir=s.cache_dir)
+        return IndexWriter(
+            s.data_dir,
+            name or s.kb,
+            self.embedder(),
+            s.chroma_url,
+            cache_dir=s.cache_dir,
+            versions=self.kb_versions(name),
+        )
 
     def places_file(self, name: str | None = None) -> Path:
         """Where ``zhiyin ingest --places`` keeps knowledge base ``name``'s places."""
@@ -141,7 +165,17 @@ class Services:
 
     def place_directory(self, name: str | None = None) -> PlaceDirectory:
         """The places of knowledge base ``name``, followed as an ingest replaces them."""
+        s = self.settings
+        if s.kb_in_database:
+            return _db_places(self.engine, name or s.kb, s.kb_poll_seconds)
         return _saved_places(self.places_file(name))
+
+    def install_places(self, places: list[Place], name: str | None = None) -> None:
+        """Replace knowledge base ``name``'s places (in the database or its places file, as its versions)."""
+        if self.settings.kb_in_database:
+            save_db_places(self.engine, name or self.settings.kb, places)
+        else:
+            save_places(places, self.places_file(name))
 
     # -- the assistant (needs the model) -----------------------------------------------------
     @property
@@ -180,17 +214,32 @@ class Services:
 
 
 @lru_cache(maxsize=16)
-def _knowledge_base(
-    name: str, data_dir: str, embed_model: str, models_dir: str, chroma_url: str | None
-) -> KnowledgeBase:
-    store = _source_store(data_dir, name)
-    embedder = load_embedder(embed_model, models_dir)
-    return KnowledgeBase(Path(data_dir), name, embedder, chroma_url, store=store)
+def _kb_versions(
+    name: str, data_dir: str, database: str | None, poll_seconds: float, grace_seconds: float
+) -> VersionStore:
+    if database is None:
+        return FileVersions(Path(data_dir), name)
+    return DbVersions(prepare_database(database), Path(data_dir), name, poll_seconds, grace_seconds)
 
 
 @lru_cache(maxsize=16)
-def _source_store(data_dir: str, name: str) -> SourceStore:
-    return SourceStore(Path(data_dir), name)
+def _knowledge_base(
+    versions: VersionStore, embed_model: str, models_dir: str, chroma_url: str | None
+) -> KnowledgeBase:
+    embedder = load_embedder(embed_model, models_dir)
+    return KnowledgeBase(
+        versions.paths.root.parents[1], versions.name, embedder, chroma_url, store=_source_store(versions)
+    )
+
+
+@lru_cache(maxsize=16)
+def _source_store(versions: VersionStore) -> SourceStore:
+    return SourceStore(versions.paths.root.parents[1], versions.name, versions)
+
+
+@lru_cache(maxsize=16)
+def _db_places(engine: Engine, name: str, poll_seconds: float) -> PlaceDirectory:
+    return DbPlaceDirectory(engine, name, poll_seconds)
 
 
 @lru_cache(maxsize=16)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,23 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(None, description="Embedding cache; default {data_dir}/cache.")
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///{data_dir}/zhiyin.db."
+    )
+    kb_store: Literal["auto", "files", "database"] = Field(
+        "auto",
+        description="Where knowledge bases keep their versions, sources, chunks, lexical index and places: "
+        "'files' under the data dir, 'database' in the database (what several servers share); 'auto' = "
+        "the database unless it is SQLite.",
+    )
+    kb_poll_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="With the knowledge base in the database: how often a server checks for a new version.",
+    )
+    kb_grace_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="With the knowledge base in the database: an old version (and its Chroma collection) is "
+        "deleted only when no server has answered from it for this long.",
     )
     session_ttl_minutes: int = Field(30, ge=1, description="A conversation idle this long is deleted.")
     booking_retention_days: int = Field(
@@ -95,6 +113,13 @@ class Settings(BaseSettings):
                 f"{' and '.join(SHARED_SECRETS)} must both be set when ZHIYIN_DATABASE_URL is not SQLite "
                 f"(every server sharing the database needs the same ones); missing: {', '.join(missing)}"
             )
+
+    @property
+    def kb_in_database(self) -> bool:
+        """Whether knowledge bases live in the database (see ``kb_store``)."""
+        if self.kb_store == "auto":
+            return self.shared_database
+        return self.kb_store == "database"
 
     def plate_key(self) -> bytes:
         """The plate-signing secret: configured, or (SQLite only) made once and kept beside the data."""

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from doorplate.retention import cutoff
 from doorplate.retention import purge as purge_before
-from halls.places import load_places, save_places
+from halls.places import load_places
 from knowledge import EmbeddingModelError, KnowledgeBaseError, LoadReport, demo_dir, load_sources
 from knowledge.index import IngestResult
 from knowledge.vectors import server_client
@@ -63,7 +63,7 @@ def ingest(
     installed = None
     if places:
         loaded = load_places(places)
-        save_places(loaded, services.places_file(kb))
+        services.install_places(loaded, kb)
         installed = len(loaded)
     return IngestOutcome(report, result, installed)
 

@@ -51,16 +51,17 @@ class Server:
         return self.log.read_text(errors="replace")[-3000:]
 
 
-STARTED = time.monotonic()
-
-
 def start_server(name: str, env: dict[str, str], tmp_path: Path) -> Server:
     port = free_port()
     log = tmp_path / f"{name}.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "zhiyin.cli", "serve", "--port", str(port)],
-            env={**env, "ZHIYIN_DATA_DIR": str(tmp_path / name), "ZHIYIN_PUBLIC_URL": f"http://127.0.0.1:{port}"},
+            env={
+                **env,
+                "ZHIYIN_DATA_DIR": str(tmp_path / name),
+                "ZHIYIN_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            },
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped with everything it started
@@ -135,7 +136,6 @@ def test_two_servers_share_the_knowledge_base_conversations_plates_bookings_and_
     two_servers, tmp_path
 ):
     first, second, env = two_servers
-    print(f"servers up at {time.monotonic() - STARTED:.1f}s")
     # nothing ingested yet: the second says its index is not ready
     assert httpx.get(f"{second.url}/readyz", timeout=10).status_code == 503
 
@@ -149,7 +149,6 @@ def test_two_servers_share_the_knowledge_base_conversations_plates_bookings_and_
     )
     assert ingest.returncode == 0, ingest.stdout + ingest.stderr
     ingested = time.monotonic()
-    print(f"ingest done at {ingested - STARTED:.1f}s")
     while True:
         ready = httpx.get(f"{second.url}/readyz", timeout=10)
         answer = chat(second, "开个体户要带啥材料")
@@ -161,7 +160,6 @@ def test_two_servers_share_the_knowledge_base_conversations_plates_bookings_and_
     assert "990100-SCJG-0001" in [source["id"] for source in answer.json()["sources"]], answer.json()
     assert not (tmp_path / "second" / "kb").exists()  # nothing of the knowledge base on its disk
 
-    print(f"second follows at {time.monotonic() - STARTED:.1f}s")
     # -- a conversation started on one continues on the other -------------------------------------
     session = answer.json()["session_id"]
     follow_up = chat(first, "那要多久？", session)
@@ -187,14 +185,12 @@ def test_two_servers_share_the_knowledge_base_conversations_plates_bookings_and_
             assert page.status_code == 200 and "此码未登记" not in page.text, (server.name, code)
 
     # -- 200 concurrent bookings for one slot, split across both: exactly the capacity ------------
-    print(f"plates done at {time.monotonic() - STARTED:.1f}s")
     slot = fresh_slot(second)
     statuses = race(slot["slot"], [first, second])
     assert statuses == {201: slot["capacity"], 409: RACE_REQUESTS - slot["capacity"]}, statuses
     for server in (first, second):
         assert slot_after(server, slot["slot"])["free"] == 0
 
-    print(f"race done at {time.monotonic() - STARTED:.1f}s")
     # -- the rate limit counts one client's requests on both servers together ---------------------
     one_client = client_ip()
     codes_seen = [

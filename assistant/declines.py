@@ -18,6 +18,7 @@ class DeclineReason(StrEnum):
     OTHER_REGION = "other_region"  # it asks for another region's rules
     OTHER_GROUP = "other_group"  # the matching item is for another group of applicants
     NOT_COVERED = "not_covered"  # the items found are for another act or another object
+    UNSURE = "unsure"  # the best match is for another act, object or applicant; others might fit (asks back)
     PERSONAL_LOOKUP = "personal_lookup"  # one's own records or case: to be looked up, not answered
     CHATTER = "chatter"  # no service guide answers it by its nature (a joke, the weather)
     PERSONAL_DATA = "personal_data"  # someone's personal data

@@ -456,7 +456,7 @@ class Assistant:
         guides = [self.kb.get(h.id) for h in decision.choices]
         briefs = [brief(g.guide, aspect) if g and g.guide else None for g in guides]
         preface = None
-        if decision.reason == DeclineReason.NOT_COVERED:  # none covers it: the closest items instead
+        if decision.reason in (DeclineReason.NOT_COVERED, DeclineReason.UNSURE):  # say why it asks
             preface = compose_decline(decision.reason, u.language, decision.details, handoff=False)
         return Reply(
             answer=compose_clarify(titles, u.language, briefs, preface),

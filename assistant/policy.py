@@ -376,7 +376,7 @@ def _clarifies_uncovered_best(case: Case) -> Decision | None:
     for item, gap in zip(items, case.gaps, strict=False):
         if gap is None:
             choices.setdefault(item.id, item)
-    return Decision("clarify", choices=list(choices.values())[:ASK_BACK_CHOICES])
+    return Decision("clarify", DeclineReason.UNSURE, choices=list(choices.values())[:ASK_BACK_CHOICES])
 
 
 def _clarifies_family(case: Case) -> Decision | None:

@@ -127,6 +127,7 @@ def test_when_the_best_item_does_not_cover_but_another_does_it_asks_back_with_bo
     assert covered.kind == "answer"
     unsure = decide(Case(**{**case.__dict__, "gaps": (Gap("act", ("导游证",), ("first",)), None)}))
     assert unsure.kind == "clarify" and [c.id for c in unsure.choices] == ["a", "b"]
+    assert unsure.reason == "unsure"
 
 
 def test_a_foreign_person_is_the_foreigner_group_but_going_abroad_is_not():

@@ -251,14 +251,7 @@ def guide_parts(
         )
         text += "\n" + passage
     if question and (quoted := evidence(_guide_sentences(g), g.name, question, text, {aspect, *also})):
-        parts.append(
-            Part(
-                "指南原文还写明：" + "；".join(quoted) + "。",
-                keep=True,
-                short="指南原文还写明：" + quoted[0] + "。",
-                rank=RANK_EVIDENCE,
-            )
-        )
+        parts.append(_evidence_part("指南原文还写明：", quoted))
     return parts
 
 
@@ -412,6 +405,13 @@ def _first_conditions(g: Guide) -> str:
     return "受理条件：" + "；".join(shown) + more + "。"
 
 
+def _evidence_part(label: str, quoted: list[str]) -> Part:
+    """The source's own sentences that answer the question: always shown, the first alone if short."""
+    return Part(
+        label + "；".join(quoted) + "。", keep=True, short=f"{label}{quoted[0]}。", rank=RANK_EVIDENCE
+    )
+
+
 def _passage(hit: Hit) -> str:
     """The matched passage without the title line the chunker put in front of it."""
     text = hit.text
@@ -439,14 +439,7 @@ def source_parts(
             and question
             and (quoted := evidence(_guide_sentences(linked), linked.name, question, shown, {aspect, *also}))
         ):
-            parts.append(
-                Part(
-                    f"《{linked.name}》指南还写明：" + "；".join(quoted) + "。",
-                    keep=True,
-                    short=f"《{linked.name}》指南还写明：{quoted[0]}。",
-                    rank=RANK_EVIDENCE,
-                )
-            )
+            parts.append(_evidence_part(f"《{linked.name}》指南还写明：", quoted))
         return parts
     doc = source.document
     assert doc is not None
@@ -454,28 +447,9 @@ def source_parts(
     parts = [Part(passage, keep=True, short=clip_text(passage, DOCUMENT_PASSAGE_CHARS // 2))]
     sentences = _sentences(doc.text.split("\n"))
     if question and (quoted := evidence(sentences, doc.title, question, passage, {aspect, *also})):
-        parts.append(
-            Part(
-                "文中还写明：" + "；".join(quoted) + "。",
-                short=f"文中还写明：{quoted[0]}。",
-                rank=RANK_EVIDENCE,
-            )
-        )
+        parts.append(_evidence_part("文中还写明：", quoted))
     parts.append(Part(f"（摘自《{doc.title}》）", keep=True))
     return parts
-
-
-def compose_source(
-    source: Source,
-    hit: Hit | None,
-    aspect: str,
-    bundle_names: list[str] | None = None,
-    question: str = "",
-    also: Sequence[str] = (),
-    linked: Guide | None = None,
-) -> str:
-    """The whole answer from one source, nothing left out."""
-    return fit(source_parts(source, hit, aspect, bundle_names, question, also, linked), None)
 
 
 def clip_text(text: str, limit: int) -> str:

@@ -102,6 +102,10 @@ def test_elder_mode_is_large_and_remembered(phone, live_server, codes):
     phone.click("#elder-toggle")
     assert phone.evaluate("document.body.classList.contains('elder')") and size() >= normal * 1.25
     assert phone.locator("#elder-toggle").get_attribute("aria-pressed") == "true"
+    headings = phone.evaluate(
+        "[...document.querySelectorAll('h1,h2,h3')].map(h => parseFloat(getComputedStyle(h).fontSize))"
+    )
+    assert headings and min(headings) >= 1.2 * size(), headings  # headings stay above the body text
     phone.reload()
     assert phone.evaluate("document.body.classList.contains('elder')")  # remembered
     assert_rendered(phone.screenshot())

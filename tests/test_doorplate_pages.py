@@ -217,3 +217,14 @@ def test_the_kiosk_shows_what_is_asked_most_here_first(app, client):
     # declined questions count for nothing
     client.post("/api/chat", json={"message": "讲个笑话吧", "place": "yc-center"})
     assert buttons() == after
+
+
+def test_a_browser_gets_a_chinese_page_for_what_does_not_exist_and_the_api_keeps_json(client):
+    html = {"accept": "text/html,application/xhtml+xml"}
+    for path in ("/g/no-such-guide", "/no/such/page"):
+        page = client.get(path, headers=html)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html"), path
+        assert "没有找到这个页面" in page.text and "12345" in page.text
+    api = client.get("/api/places/nowhere", headers=html)
+    assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+    assert client.get("/g/no-such-guide").json()["detail"]  # a client asking for no page gets JSON

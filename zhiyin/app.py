@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from doorplate.booking import BookingError
@@ -24,6 +26,7 @@ from zhiyin.usecases import purge_visits
 from zhiyin.web import admin, booking, booking_pages, chat, places, search
 from zhiyin.web.headers import SecurityHeaders
 from zhiyin.web.limits import RequestBodyGuard, rate_limited, validation_failed
+from zhiyin.web.pages import error_page, wants_page
 
 log = logging.getLogger("zhiyin")
 PURGE_EVERY_SECONDS = 6 * 3600  # old bookings and tickets go within a quarter of a day
@@ -89,6 +92,12 @@ def create_app(services: Services | None = None) -> FastAPI:
     @app.exception_handler(EmbeddingModelError)
     async def not_ready(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_page(request):  # a browser gets a Chinese page, never raw JSON
+            return error_page(request, exc.status_code)
+        return await http_exception_handler(request, exc)
 
     app.add_exception_handler(BookingError, booking.booking_error)
     app.add_exception_handler(RequestValidationError, validation_failed)

@@ -54,3 +54,25 @@ def render_page(request: Request, template: str, status: int = 200, **context) -
     return templates.TemplateResponse(
         request, template, {"elder": elder, "path": request.url.path, **context}, status_code=status
     )
+
+
+# What a page says for an HTTP error, in Chinese first (English as a second line).
+ERROR_TEXTS = {
+    404: ("没有找到这个页面", "您要找的事项、地点或页面不存在，可能已更换或停用。", "Not found."),
+    405: ("无法打开这个页面", "这个地址不能这样打开。", "Method not allowed."),
+}
+DEFAULT_ERROR = ("页面出错了", "请稍后再试。", "Something went wrong.")
+
+
+def error_page(request: Request, status: int) -> HTMLResponse:
+    """A Chinese HTML page for an HTTP error on a page (the API keeps its JSON)."""
+    title, message, english = ERROR_TEXTS.get(status, DEFAULT_ERROR)
+    return render_page(request, "error.html", status=status, title=title, message=message, english=english)
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page, not a client of the JSON API."""
+    path = request.url.path
+    return not path.startswith(("/api/", "/v1/", "/static/")) and "text/html" in request.headers.get(
+        "accept", ""
+    )

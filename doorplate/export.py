@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
+from doorplate.booking import booking_place
 from doorplate.codes import PlateRegistry
 from doorplate.render import plate_pdf, plate_svg, qr_png
-from halls.places import Place
+from halls.places import Place, PlaceDirectory
 
 _FILE_NAME = re.compile(r"[\w-][\w.-]*")  # a place id must not reach outside out_dir
 
@@ -32,6 +33,7 @@ class _Plate:
     place: Place
     code: str
     url: str
+    bookable: bool  # the place (or the hall it stands in) takes bookings: the plate may promise them
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -43,8 +45,10 @@ def _write(path: Path, data: bytes) -> None:
 
 def _render(plate: _Plate, out_dir: Path) -> None:
     place_id = plate.place.id
-    _write(out_dir / f"{place_id}.svg", plate_svg(plate.place, plate.url, plate.code).encode())
-    _write(out_dir / f"{place_id}.pdf", plate_pdf(plate.place, plate.url, plate.code))
+    _write(
+        out_dir / f"{place_id}.svg", plate_svg(plate.place, plate.url, plate.code, plate.bookable).encode()
+    )
+    _write(out_dir / f"{place_id}.pdf", plate_pdf(plate.place, plate.url, plate.code, plate.bookable))
     _write(out_dir / f"{place_id}-qr.png", qr_png(plate.url))
 
 
@@ -54,9 +58,11 @@ def export_plates(
     public_url: str,
     out_dir: Path,
     workers: int | None = None,
+    directory: PlaceDirectory | None = None,
 ) -> ExportReport:
     """Issue (or reuse) each place's code and write ``{id}.svg``, ``{id}.pdf``, ``{id}-qr.png``
-    and ``plates.csv`` (place_id,code,url in input order) into ``out_dir``."""
+    and ``plates.csv`` (place_id,code,url in input order) into ``out_dir``. ``directory``: the whole
+    place tree, which tells whether a zone's hall takes bookings (default: the places given)."""
     started = time.perf_counter()
     for place in places:
         if not _FILE_NAME.fullmatch(place.id):
@@ -65,10 +71,12 @@ def export_plates(
     out_dir.mkdir(parents=True, exist_ok=True)
     base = public_url.rstrip("/")
     # codes first, one after another in this process: the registry stays the only writer
+    tree = directory or PlaceDirectory(places)
     plates = []
     for place in places:
         code = registry.issue(place.id)
-        plates.append(_Plate(place, code, f"{base}/p/{code}"))
+        bookable = booking_place(tree, place.id) is not None
+        plates.append(_Plate(place, code, f"{base}/p/{code}", bookable))
 
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(plates) > 1:

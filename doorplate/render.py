@@ -166,7 +166,12 @@ def _fit(text: str, sizes: Sequence[float]) -> tuple[float, list[str]]:
     return size, [text[:cut], rest + "…"]
 
 
-def _layout(place: Place, code: str) -> list[_Text]:
+# What a scan offers, printed under the QR: booking and queue numbers only where the place has them.
+TAGLINE_WITH_BOOKING = "扫码办事 · 预约 · 叫号"
+TAGLINE = "扫码办事 · 办事指南 · 咨询"
+
+
+def _layout(place: Place, code: str, bookable: bool) -> list[_Text]:
     name_size, name_lines = _fit(place.name, (10, 9, 8, 7, 6))
     address_size, address_lines = _fit(place.address, (4.5, 4, 3.5)) if place.address else (0, [])
     # centre the name and address between the header band and the QR
@@ -182,7 +187,7 @@ def _layout(place: Place, code: str) -> list[_Text]:
         texts.append(_Text(line, top + address_size * (1.35 * i + 1), address_size, GREY))
     texts += [
         _Text(format_code(code), QR_Y + QR_SIDE + 8, 5, GREY, mono=True),  # for staff to check
-        _Text("扫码办事 · 预约 · 叫号", QR_Y + QR_SIDE + 21, 7, BLUE, bold=True),
+        _Text(TAGLINE_WITH_BOOKING if bookable else TAGLINE, QR_Y + QR_SIDE + 21, 7, BLUE, bold=True),
         _Text("政务服务热线 12345", FOOTER_Y + 13.5, 6, WHITE),
     ]
     return texts
@@ -193,15 +198,15 @@ def _num(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
-def plate_svg(place: Place, url: str, code: str) -> str:
-    """A print-ready A5 plate as SVG (viewBox in mm)."""
+def plate_svg(place: Place, url: str, code: str, bookable: bool = True) -> str:
+    """A print-ready A5 plate as SVG (viewBox in mm); ``bookable``: the place takes bookings."""
     modules = _modules(url)
     module = QR_SIDE / (len(modules) + 2 * QUIET_ZONE)
     origin = _num(QR_X + QUIET_ZONE * module), _num(QR_Y + QUIET_ZONE * module)
     # one path for the whole symbol, in module units: small, fast and crisp at any zoom
     qr_path = "".join(f"M{x} {y}h{n}v1h-{n}z" for y, x, n in _dark_runs(modules))
     texts = []
-    for t in _layout(place, code):
+    for t in _layout(place, code, bookable):
         style = f' font-family={quoteattr(MONO_STACK)} letter-spacing="0.4"' if t.mono else ""
         style += ' font-weight="700"' if t.bold else ""
         texts.append(
@@ -229,7 +234,7 @@ def plate_svg(place: Place, url: str, code: str) -> str:
 
 
 # -- PDF ---------------------------------------------------------------------------------------
-def plate_pdf(place: Place, url: str, code: str) -> bytes:
+def plate_pdf(place: Place, url: str, code: str, bookable: bool = True) -> bytes:
     """The same plate on an A5 PDF page, the QR as vector rectangles."""
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A5, invariant=True)  # invariant: same input, same bytes
@@ -252,7 +257,7 @@ def plate_pdf(place: Place, url: str, code: str) -> bytes:
     pdf.setFillColor(HexColor("#000000"))
     pdf.drawPath(symbol, stroke=0, fill=1)
 
-    for t in _layout(place, code):
+    for t in _layout(place, code, bookable):
         pdf.setFont(PDF_MONO if t.mono else PDF_FONT, t.size * mm)
         pdf.setFillColor(HexColor(t.color))
         pdf.drawCentredString(PAGE_W / 2 * mm, (PAGE_H - t.y) * mm, t.text)

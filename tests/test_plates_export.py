@@ -20,7 +20,7 @@ from reportlab.lib.pagesizes import A5
 
 from doorplate.codes import PlateRegistry, format_code
 from doorplate.export import export_plates
-from halls.places import load_places, save_places
+from halls.places import PlaceDirectory, load_places, save_places
 from knowledge import demo_dir
 from zhiyin.cli import main
 from zhiyin.db import prepare_database
@@ -201,3 +201,18 @@ def test_cli_lists_places_as_a_tree(run_cli, data_dir, places):
     assert lines[1].startswith("  yc-center-a ")  # a zone, indented under its hall
     listed = json.loads(run_cli("places", "list", "--json").stdout)
     assert [p["id"] for p in listed] == [p.id for p in places]
+
+
+def test_a_plate_promises_booking_and_numbers_only_where_the_place_has_them(places, exported, tmp_path):
+    out_dir, _ = exported
+    plate = lambda place_id: (out_dir / f"{place_id}.svg").read_text(encoding="utf-8")  # noqa: E731
+    assert "预约 · 叫号" in plate("yc-center") and "预约 · 叫号" in plate("yc-center-c")  # a zone: its hall's
+    assert "预约" not in plate("yc-taoxi-lihua") and "扫码办事" in plate(
+        "yc-taoxi-lihua"
+    )  # a village station
+    # a zone exported alone still knows its hall takes bookings, given the place tree
+    zone = [p for p in places if p.id == "yc-center-c"]
+    export_plates(
+        zone, new_registry(tmp_path), PUBLIC_URL, tmp_path / "one", directory=PlaceDirectory(places)
+    )
+    assert "预约 · 叫号" in (tmp_path / "one" / "yc-center-c.svg").read_text(encoding="utf-8")

@@ -420,7 +420,7 @@ def plates_export(out_dir: Path, place_ids: tuple[str, ...], kb: str | None) -> 
     if unknown:
         fail(f"unknown place id: {', '.join(unknown)} (see `zhiyin places list`)")
     chosen = [directory.get(i) for i in dict.fromkeys(place_ids)] if place_ids else directory.places
-    report = export_plates(chosen, root.plates, root.settings.public_url, out_dir)
+    report = export_plates(chosen, root.plates, root.settings.public_url, out_dir, directory=directory)
     click.echo(f"Exported {report.count} plates to {report.out_dir} in {report.seconds:.1f}s")
 
 

@@ -205,18 +205,6 @@ def matching_faq(g: Guide, question: str, threshold: float = FAQ_MATCH_SHARE) ->
     return best
 
 
-def compose_guide(
-    g: Guide,
-    aspect: str,
-    bundle_names: list[str] | None = None,
-    matched: Hit | None = None,
-    question: str = "",
-    also: Sequence[str] = (),
-) -> str:
-    """The whole answer from one guide, nothing left out (``guide_parts`` for a budget)."""
-    return fit(guide_parts(g, aspect, bundle_names, matched, question, also), None)
-
-
 def guide_parts(
     g: Guide,
     aspect: str,
@@ -225,6 +213,7 @@ def guide_parts(
     question: str = "",
     also: Sequence[str] = (),
 ) -> list[Part]:
+    """The answer from one guide, in parts (``fit`` them to a budget, or with none for all)."""
     parts = _guide_body(g, aspect, bundle_names, also, question)
     # what the answer shows however short it gets: a material's note that answers the question is
     # quoted, since a short answer lists the materials without their notes

@@ -208,19 +208,22 @@ class CoverageIndex:
         if objects:
             first = self.most_specific(objects)
             objects = (first, *(w for w in objects if w != first))
-        return [self._gap(question, acts, objects, item) for item in items]
+        special = asked_groups(question) & excluded_by(ordinary_groups())  # 外国人, 港澳台居民 …
+        return [self._gap(question, acts, objects, special, item) for item in items]
 
     def gap(self, question: str, residual: str, item: Hit) -> Gap | None:
         """What ``item`` alone does not cover of the question (see ``gaps``)."""
         return self.gaps(question, residual, [item])[0]
 
-    def _gap(self, question: str, acts: set[str], objects: tuple[str, ...], item: Hit) -> Gap | None:
+    def _gap(
+        self, question: str, acts: set[str], objects: tuple[str, ...], special: set[str], item: Hit
+    ) -> Gap | None:
         asked = tuple(sorted(acts))
         if item.kind == "guide" and not self._covers_act(acts, item):
             return Gap("act", objects, asked)
         if item.kind == "guide" and self._for_other_applicants(question, item):
             return Gap("group", objects, asked)
-        if item.kind == "guide" and (unserved := self._unserved_groups(question, item)):
+        if item.kind == "guide" and (unserved := self._unserved_groups(special, item)):
             return Gap("group", objects, asked, unserved)
         if objects and not self._covers_object(objects, item):
             return Gap("object", objects, asked)
@@ -245,12 +248,11 @@ class CoverageIndex:
         named = named_groups(item.title)
         return bool(named) and not asked_groups(question) and named <= excluded_by(ordinary_groups())
 
-    def _unserved_groups(self, question: str, item: Hit) -> tuple[str, ...]:
-        """A question asked as one whom the ordinary resident's items do not serve (a foreigner, a
-        港澳台 resident, a diplomat: "外国人能在云川开个体户吗") is answered only by an item that is for
-        them or speaks of them; an ordinary item that never mentions them is silent on their case.
-        The groups so left unserved (none: the item serves the asker)."""
-        asked = asked_groups(question) & excluded_by(ordinary_groups())
+    def _unserved_groups(self, asked: set[str], item: Hit) -> tuple[str, ...]:
+        """A question asked as one whom the ordinary resident's items do not serve (``asked``: a
+        foreigner, a 港澳台 resident, a diplomat: "外国人能在云川开个体户吗") is answered only by an item
+        that is for them or speaks of them; an ordinary item that never mentions them is silent on
+        their case. The groups so left unserved (none: the item serves the asker)."""
         if not asked or named_groups(item.title) & asked:
             return ()
         text = self.full_text(item.id)  # its materials too: "已取得他国国籍的…" serves a foreign national

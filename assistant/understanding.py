@@ -125,6 +125,7 @@ def _glossary() -> list[tuple[re.Pattern[str], str]]:
     return [(re.compile(r"(?<![a-z])" + re.escape(en) + r"(?![a-z])"), zh) for en, zh in entries]
 
 
+@lru_cache(maxsize=4096)  # read twice a turn: for the search and for coverage
 def chinese_terms(english_question: str) -> str:
     """The guides' Chinese words for the government vocabulary in an English question (glossary data)."""
     text = english_question.lower()

@@ -55,6 +55,39 @@ def ingest(writer, folder: Path, prune: bool = False):
     return writer.ingest(load_sources([folder]).sources, prune=prune)
 
 
+def search_while_reingesting(
+    kb: KnowledgeBase, new_writer, folder: Path, rounds: int, pause: float
+) -> tuple[set[frozenset[str]], list[frozenset[str]], list[Exception]]:
+    """Search without pause in a thread while ``rounds`` new versions are ingested (each with one more
+    guide): the source sets the searches saw, the versions' source sets, and any search's error."""
+    seen: set[frozenset[str]] = set()
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def searcher() -> None:
+        while not stop.is_set():
+            try:
+                seen.add(frozenset(h.id for h in kb.search("个体户", k=20)))
+            except Exception as exc:  # any failure is a defect
+                errors.append(exc)
+
+    thread = threading.Thread(target=searcher)
+    thread.start()
+    versions = [frozenset(GUIDES)]
+    try:
+        for i in range(rounds):
+            extra = {
+                f"EXTRA-{j}": {"name": f"个体户相关事项{j}", "materials": ["申请表"]} for j in range(i + 1)
+            }
+            ingest(new_writer(), write_kb(folder, {**GUIDES, **extra}), prune=True)
+            versions.append(frozenset(GUIDES) | frozenset(extra))
+            time.sleep(pause)
+    finally:
+        stop.set()
+        thread.join()
+    return seen, versions, errors
+
+
 def test_search_finds_the_right_item_with_section_and_score(tmp_path, writer_for, embedder, data_dir):
     result = ingest(writer_for(), write_kb(tmp_path / "kb"))
     assert result.changed and result.version == 1 and sorted(result.added) == sorted(GUIDES)
@@ -127,31 +160,7 @@ def test_searches_during_reingest_see_a_whole_version(tmp_path, writer_for, embe
     folder = write_kb(tmp_path / "kb")
     ingest(writer_for(), folder)
     kb = KnowledgeBase(data_dir, "default", embedder)
-    seen: set[frozenset[str]] = set()
-    errors: list[Exception] = []
-    stop = threading.Event()
-
-    def searcher():
-        while not stop.is_set():
-            try:
-                seen.add(frozenset(h.id for h in kb.search("个体户", k=20)))
-            except Exception as exc:  # any failure is a defect
-                errors.append(exc)
-
-    thread = threading.Thread(target=searcher)
-    thread.start()
-    versions = [frozenset(GUIDES)]
-    try:
-        for i in range(3):
-            extra = {
-                f"EXTRA-{j}": {"name": f"个体户相关事项{j}", "materials": ["申请表"]} for j in range(i + 1)
-            }
-            ingest(writer_for(), write_kb(folder, {**GUIDES, **extra}), prune=True)
-            versions.append(frozenset(GUIDES) | frozenset(extra))
-            time.sleep(0.3)
-    finally:
-        stop.set()
-        thread.join()
+    seen, versions, errors = search_while_reingesting(kb, writer_for, folder, rounds=3, pause=0.3)
     assert not errors
     # every search saw exactly the sources of one version, never a mix of two
     assert seen <= set(versions), [sorted(s) for s in seen - set(versions)]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from assistant.aspects import GENERAL, aspects
-from assistant.compose import SECTION, brief, compose_decline, compose_guide
+from assistant.compose import SECTION, brief, compose_decline, fit, guide_parts
 from assistant.data_files import read_yaml
 from assistant.declines import HANDOFF_WINDOW, HOTLINE, DeclineReason
 from assistant.engine import Assistant
@@ -97,7 +97,7 @@ def test_every_aspect_of_the_table_is_answered_from_a_guide(bot):
     g = bot.kb.get("990100-SCJG-0001").guide  # 个体工商户设立登记
     for name, aspect in aspects().items():
         assert aspect.label_en and aspect.suggestions, name
-        text = compose_guide(g, name)
+        text = fit(guide_parts(g, name), None)
         assert text.startswith(f"【{g.name}】"), name
         if name != GENERAL:
             assert SECTION[name](g)[0] in text, name

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import chromadb
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, update
-from test_index import GUIDES, ingest, write_kb
+from test_index import GUIDES, ingest, search_while_reingesting, write_kb
 
 from knowledge import KnowledgeBase, SourceStore
 from knowledge.index import IndexWriter
@@ -217,31 +216,7 @@ def test_searches_on_one_server_see_whole_versions_while_another_ingests(
         chroma_url=chroma_server,
         store=SourceStore(tmp_path / "reader", "default", reading),
     )
-    seen: set[frozenset[str]] = set()
-    errors: list[Exception] = []
-    stop = threading.Event()
-
-    def searcher() -> None:
-        while not stop.is_set():
-            try:
-                seen.add(frozenset(h.id for h in kb.search("个体户", k=20)))
-            except Exception as exc:  # any failure is a defect
-                errors.append(exc)
-
-    thread = threading.Thread(target=searcher)
-    thread.start()
-    versions = [frozenset(GUIDES)]
-    try:
-        for i in range(2):
-            extra = {
-                f"EXTRA-{j}": {"name": f"个体户相关事项{j}", "materials": ["申请表"]} for j in range(i + 1)
-            }
-            ingest(writer, write_kb(folder, {**GUIDES, **extra}), prune=True)
-            versions.append(frozenset(GUIDES) | frozenset(extra))
-            time.sleep(0.5)
-    finally:
-        stop.set()
-        thread.join()
+    seen, versions, errors = search_while_reingesting(kb, lambda: writer, folder, rounds=2, pause=0.5)
     assert not errors
     assert seen <= set(versions), [sorted(s) for s in seen - set(versions)]
     assert len(seen) >= 2
